@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guest-pin: runs inside the test VM as root, built static.
+ *
+ * Pins its own memory with io_uring registered buffers (raw syscalls, so no
+ * liburing is needed in the guest), then checks what
+ * /sys/kernel/debug/kpagepin/pages says about those PFNs against what the
+ * kernel must have done: pinned 4k pages carry the pin bias, THP pins are
+ * exact, unregistering drops the pins, bad reads fail with EINVAL.
+ *
+ * Prints TAP test lines without numbers ("ok - ...", "not ok - ..."); the
+ * harness numbers them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <linux/io_uring.h>
+
+#include "kpagepin_abi.h"
+
+#define PAGE		4096UL
+#define HPAGE		(2UL << 20)
+#define SMALL_PAGES	16
+#define SMALL_PINNED	8
+#define KPF_THP		22
+#define KPF_ANON_EXCL	34	/* KPF_MAPPEDTODISK: PG_anon_exclusive on anon */
+#define PM_PRESENT	(1ULL << 63)
+#define PM_PFN_MASK	((1ULL << 55) - 1)
+#define KPP_PAGES	"/sys/kernel/debug/kpagepin/pages"
+#define KPP_STATS	"/sys/kernel/debug/kpagepin/stats"
+
+static int failures;
+
+static void tap(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s - ", ok ? "ok" : "not ok");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	if (!ok)
+		failures++;
+}
+
+static void skip(const char *what, const char *why)
+{
+	printf("ok - %s # SKIP %s\n", what, why);
+	fflush(stdout);
+}
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void die(const char *what)
+{
+	printf("not ok - %s: %s\n", what, strerror(errno));
+	printf("Bail out! guest-pin cannot continue\n");
+	exit(1);
+}
+
+static int kpp_fd, pagemap_fd, kpageflags_fd;
+
+static uint64_t read_u64(int fd, uint64_t index, const char *what)
+{
+	uint64_t v;
+
+	if (pread(fd, &v, sizeof(v), index * 8) != sizeof(v))
+		die(what);
+	return v;
+}
+
+static uint64_t pfn_of(void *addr)
+{
+	uint64_t pm = read_u64(pagemap_fd, (uintptr_t)addr / PAGE, "pagemap");
+
+	if (!(pm & PM_PRESENT) || !(pm & PM_PFN_MASK)) {
+		errno = ENXIO;
+		die("page not present or PFN hidden in pagemap");
+	}
+	return pm & PM_PFN_MASK;
+}
+
+static int uring_setup(void)
+{
+	struct io_uring_params p;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	fd = syscall(SYS_io_uring_setup, 4, &p);
+	if (fd < 0)
+		die("io_uring_setup");
+	return fd;
+}
+
+static int uring_register(int ring, void *addr, size_t len)
+{
+	struct iovec iov = { .iov_base = addr, .iov_len = len };
+
+	return syscall(SYS_io_uring_register, ring, IORING_REGISTER_BUFFERS,
+		       &iov, 1);
+}
+
+static int uring_unregister(int ring)
+{
+	return syscall(SYS_io_uring_register, ring, IORING_UNREGISTER_BUFFERS,
+		       NULL, 0);
+}
+
+/* Facts about a set of pages, counted so one TAP line covers the set. */
+struct tally {
+	int n, maybe, exact, anon, excl, large, head, pinnable, reserved;
+	int nopage, pins_ge1, pins0, ref_ge_bias, ref_lt_bias, excl_kpf;
+	uint64_t min_pins, max_pins, min_ref, max_ref;
+};
+
+static void tally_page(struct tally *t, void *addr)
+{
+	uint64_t pfn = pfn_of(addr);
+	uint64_t e = read_u64(kpp_fd, pfn, "kpagepin pages");
+	uint64_t kpf = read_u64(kpageflags_fd, pfn, "kpageflags");
+	uint64_t pins = KPP_PINCOUNT(e), ref = KPP_REFCOUNT(e);
+
+	if (!t->n) {
+		t->min_pins = t->max_pins = pins;
+		t->min_ref = t->max_ref = ref;
+	}
+	t->n++;
+	t->maybe += !!(e & KPP_F_MAYBE_PINNED);
+	t->exact += !!(e & KPP_F_PIN_EXACT);
+	t->anon += !!(e & KPP_F_ANON);
+	t->excl += !!(e & KPP_F_ANON_EXCLUSIVE);
+	t->excl_kpf += !!(kpf & (1ULL << KPF_ANON_EXCL));
+	t->large += !!(e & KPP_F_LARGE);
+	t->head += !!(e & KPP_F_HEAD);
+	t->pinnable += !!(e & KPP_F_LONGTERM_PINNABLE);
+	t->nopage += !!(e & KPP_F_NOPAGE);
+	t->reserved += !!(e & KPP_F_RESERVED_MASK);
+	t->pins_ge1 += pins >= 1;
+	t->pins0 += pins == 0;
+	t->ref_ge_bias += ref >= KPP_PIN_BIAS + 1;
+	t->ref_lt_bias += ref < KPP_PIN_BIAS;
+	if (pins < t->min_pins)
+		t->min_pins = pins;
+	if (pins > t->max_pins)
+		t->max_pins = pins;
+	if (ref < t->min_ref)
+		t->min_ref = ref;
+	if (ref > t->max_ref)
+		t->max_ref = ref;
+}
+
+static struct tally tally_range(char *addr, size_t npages)
+{
+	struct tally t = { 0 };
+	size_t i;
+
+	for (i = 0; i < npages; i++)
+		tally_page(&t, addr + i * PAGE);
+	diag("%d pages: refcount %" PRIu64 "..%" PRIu64 ", pins %" PRIu64
+	     "..%" PRIu64 ", maybe %d exact %d anon %d excl %d (kpageflags %d) large %d head %d pinnable %d",
+	     t.n, t.min_ref, t.max_ref, t.min_pins, t.max_pins, t.maybe,
+	     t.exact, t.anon, t.excl, t.excl_kpf, t.large, t.head, t.pinnable);
+	return t;
+}
+
+static void *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+static void test_small(int ring)
+{
+	char *buf = map_anon(SMALL_PAGES * PAGE);
+	struct tally t;
+	int n = SMALL_PINNED;
+
+	/* Before the first fault: the 4k tests want no THP here. */
+	madvise(buf, SMALL_PAGES * PAGE, MADV_NOHUGEPAGE);
+	/* Fault all pages in: registering would fault only the pinned ones. */
+	memset(buf, 0x5a, SMALL_PAGES * PAGE);
+
+	if (uring_register(ring, buf, SMALL_PINNED * PAGE))
+		die("IORING_REGISTER_BUFFERS (4k)");
+
+	diag("4k registered");
+	t = tally_range(buf, SMALL_PINNED);
+	tap(t.maybe == n, "4k registered: MAYBE_PINNED on all %d pages", n);
+	tap(t.pins_ge1 == n, "4k registered: pin count >= 1");
+	tap(t.ref_ge_bias == n, "4k registered: refcount >= 1025");
+	tap(t.exact == 0 && t.large == 0 && t.head == 0,
+	    "4k registered: not LARGE, not HEAD, PIN_EXACT clear (estimate)");
+	tap(t.anon == n && t.excl == n, "4k registered: ANON and ANON_EXCLUSIVE");
+	tap(t.excl_kpf == t.excl,
+	    "4k registered: ANON_EXCLUSIVE agrees with kpageflags bit 34");
+	tap(t.pinnable == n, "4k registered: LONGTERM_PINNABLE (FOLL_LONGTERM pinned them)");
+	tap(t.reserved == 0 && t.nopage == 0, "4k registered: reserved bits and NOPAGE clear");
+
+	diag("4k not registered");
+	t = tally_range(buf + SMALL_PINNED * PAGE, SMALL_PAGES - SMALL_PINNED);
+	n = SMALL_PAGES - SMALL_PINNED;
+	tap(t.maybe == 0 && t.pins0 == n,
+	    "4k unregistered: MAYBE_PINNED clear, pin count 0");
+	tap(t.ref_lt_bias == n && t.min_ref >= 1,
+	    "4k unregistered: refcount between 1 and 1023");
+	tap(t.anon == n, "4k unregistered: ANON");
+
+	if (uring_unregister(ring))
+		die("IORING_UNREGISTER_BUFFERS (4k)");
+	diag("4k after unregister");
+	t = tally_range(buf, SMALL_PINNED);
+	n = SMALL_PINNED;
+	tap(t.maybe == 0 && t.pins0 == n && t.ref_lt_bias == n,
+	    "4k after unregister: pins 0, MAYBE_PINNED clear, refcount < 1024");
+	munmap(buf, SMALL_PAGES * PAGE);
+}
+
+static void test_thp(int ring)
+{
+	char *raw = map_anon(2 * HPAGE);
+	char *buf = (char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
+	size_t np = HPAGE / PAGE;
+	struct tally t;
+	uint64_t kpf;
+
+	if (madvise(buf, HPAGE, MADV_HUGEPAGE))
+		diag("MADV_HUGEPAGE: %s", strerror(errno));
+	memset(buf, 0x3c, HPAGE);
+
+	kpf = read_u64(kpageflags_fd, pfn_of(buf), "kpageflags");
+	if (!(kpf & (1ULL << KPF_THP))) {
+		skip("THP registered buffer", "no THP for the 2 MiB buffer");
+		munmap(raw, 2 * HPAGE);
+		return;
+	}
+	tap(true, "THP: 2 MiB aligned buffer is a THP (kpageflags)");
+
+	t = tally_range(buf, np);
+	tap(t.large == (int)np && t.head == 1 && t.exact == (int)np,
+	    "THP before register: LARGE and PIN_EXACT on all, one HEAD");
+	tap(t.maybe == 0 && t.pins0 == (int)np,
+	    "THP before register: pin count 0, MAYBE_PINNED clear");
+
+	if (uring_register(ring, buf, HPAGE))
+		die("IORING_REGISTER_BUFFERS (THP)");
+	t = tally_range(buf, np);
+	tap(t.large == (int)np && t.exact == (int)np && t.head == 1,
+	    "THP registered: LARGE and PIN_EXACT on all %zu pages, one HEAD", np);
+	tap(t.maybe == (int)np && t.pins_ge1 == (int)np &&
+	    t.min_pins == t.max_pins,
+	    "THP registered: MAYBE_PINNED, same exact pin count %" PRIu64 " on all",
+	    t.max_pins);
+	/* A pin on a large folio adds 1 to the refcount, not the bias. */
+	tap(t.min_ref >= t.min_pins + 1,
+	    "THP registered: refcount %" PRIu64 " >= pins + mapping",
+	    t.min_ref);
+	tap(t.anon == (int)np, "THP registered: ANON");
+	/* A PMD-mapped THP keeps PG_anon_exclusive on its head page only. */
+	tap(t.excl >= 1 && t.excl_kpf == t.excl,
+	    "THP registered: ANON_EXCLUSIVE on head (%d pages), agrees with kpageflags",
+	    t.excl);
+
+	if (uring_unregister(ring))
+		die("IORING_UNREGISTER_BUFFERS (THP)");
+	t = tally_range(buf, np);
+	tap(t.maybe == 0 && t.pins0 == (int)np,
+	    "THP after unregister: pin count 0, MAYBE_PINNED clear");
+	munmap(raw, 2 * HPAGE);
+}
+
+/* Highest zone end PFN from /proc/zoneinfo: the module's bound, found apart. */
+static uint64_t zoneinfo_bound(void)
+{
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	uint64_t start = 0, spanned = 0, end = 0, v;
+	char line[256];
+
+	if (!f)
+		die("/proc/zoneinfo");
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " spanned %" SCNu64, &v) == 1)
+			spanned = v;
+		else if (sscanf(line, " start_pfn: %" SCNu64, &v) == 1) {
+			start = v;
+			if (spanned && start + spanned > end)
+				end = start + spanned;
+		}
+	}
+	fclose(f);
+	return end;
+}
+
+static uint64_t stats_value(const char *name)
+{
+	FILE *f = fopen(KPP_STATS, "r");
+	char key[64];
+	uint64_t v;
+
+	if (!f)
+		die(KPP_STATS);
+	while (fscanf(f, "%63s %" SCNu64, key, &v) == 2)
+		if (!strcmp(key, name)) {
+			fclose(f);
+			return v;
+		}
+	fclose(f);
+	return UINT64_MAX;
+}
+
+static bool read_einval(off_t off, size_t len)
+{
+	uint64_t b[4];
+
+	errno = 0;
+	return pread(kpp_fd, b, len, off) < 0 && errno == EINVAL;
+}
+
+static void test_bad_input(void)
+{
+	uint64_t bound = zoneinfo_bound(), got = stats_value("pfn_bound");
+	uint64_t b[4];
+	ssize_t r;
+
+	diag("PFN bound: zoneinfo %" PRIu64 ", stats %" PRIu64, bound, got);
+	tap(bound && got == bound, "stats pfn_bound equals the zoneinfo end PFN");
+	tap(read_einval(4, 8), "read at misaligned offset 4 -> EINVAL");
+	tap(read_einval(8, 12), "read of misaligned count 12 -> EINVAL");
+	tap(read_einval(bound * 8, 8), "read at the bound -> EINVAL");
+	tap(read_einval((bound + 7) * 8, 8), "read past the bound -> EINVAL");
+	r = pread(kpp_fd, b, sizeof(b), (bound - 2) * 8);
+	tap(r == 16, "read crossing the bound is shortened to 16 bytes (got %zd)", r);
+	r = pread(kpp_fd, b, 0, 0);
+	tap(r == 0, "read of 0 bytes returns 0");
+}
+
+/* Whole-file read: every PFN answers, reserved bits stay zero. */
+static void test_full_scan(void)
+{
+	static uint64_t b[1 << 17];
+	uint64_t total = 0, reserved = 0, nopage = 0, maybe = 0;
+	uint64_t bound = stats_value("pfn_bound");
+	ssize_t r, i;
+
+	if (lseek(kpp_fd, 0, SEEK_SET))
+		die("lseek pages");
+	for (;;) {
+		r = read(kpp_fd, b, sizeof(b));
+		if (r <= 0)
+			break;
+		for (i = 0; i < r / 8; i++) {
+			reserved += !!(b[i] & KPP_F_RESERVED_MASK);
+			nopage += !!(b[i] & KPP_F_NOPAGE);
+			maybe += !!(b[i] & KPP_F_MAYBE_PINNED);
+		}
+		total += r / 8;
+	}
+	diag("full scan: %" PRIu64 " PFNs, %" PRIu64 " NOPAGE, %" PRIu64
+	     " maybe pinned, read ended with %zd (%s)", total, nopage, maybe, r,
+	     r < 0 ? strerror(errno) : "eof");
+	tap(total == bound, "sequential read covers exactly pfn_bound PFNs");
+	tap(r < 0 && errno == EINVAL, "sequential read ends with EINVAL at the bound");
+	tap(reserved == 0, "reserved bits 56-63 are zero in every entry");
+}
+
+int main(void)
+{
+	int ring;
+
+	kpp_fd = open(KPP_PAGES, O_RDONLY);
+	if (kpp_fd < 0)
+		die(KPP_PAGES);
+	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	if (pagemap_fd < 0)
+		die("/proc/self/pagemap");
+	kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
+	if (kpageflags_fd < 0)
+		die("/proc/kpageflags");
+
+	ring = uring_setup();
+	test_small(ring);
+	test_thp(ring);
+	close(ring);
+	test_bad_input();
+	test_full_scan();
+	return failures ? 1 : 0;
+}

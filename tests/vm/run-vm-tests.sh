@@ -1,0 +1,238 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-vm-tests.sh [extra binaries...]
+#
+# Boots Debian's 6.1 kernel under qemu with a busybox initramfs that carries
+# the kpagepin module and static test programs, and prints the guest's
+# results as TAP on stdout (automake's TAP driver runs it).
+#
+# Extra binaries (e.g. pininspect) are copied to the guest's /bin with the
+# shared libraries ldd lists; extra guest test scripts tests/vm/guest-*.sh
+# run in the guest and print TAP lines ("ok - ...", "not ok - ...", "# ...").
+#
+# Environment:
+#   KPP_VM_KVER      kernel release (default: newest /boot/vmlinuz-6.1.*)
+#   KPP_VM_KDIR      kernel build dir (default /lib/modules/$KPP_VM_KVER/build)
+#   KPP_VM_WORK      cache dir (default tests/vm/work)
+#   KPP_VM_MODULES   extra kernel modules to load first, by name ("rdma_rxe")
+#   KPP_VM_LOCKDOWN  0 skips the second boot with lockdown=integrity
+#   KPP_VM_ACCEL     tcg or kvm (default: kvm only with real vmx/svm)
+#   KPP_VM_TIMEOUT   seconds per boot (default 120)
+#   QEMU             qemu binary (default qemu-system-x86_64)
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+work=${KPP_VM_WORK:-$here/work}
+qemu=${QEMU:-qemu-system-x86_64}
+tmo=${KPP_VM_TIMEOUT:-120}
+
+skip() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+kver=${KPP_VM_KVER:-}
+if [ -z "$kver" ]; then
+	for f in /boot/vmlinuz-6.1.*; do
+		[ -e "$f" ] && kver=${f#/boot/vmlinuz-}
+	done
+fi
+[ -n "$kver" ] || skip "no /boot/vmlinuz-6.1.* (install linux-image-amd64 from Debian 12)"
+vmlinuz=/boot/vmlinuz-$kver
+kdir=${KPP_VM_KDIR:-/lib/modules/$kver/build}
+moddir=/lib/modules/$kver
+
+command -v "$qemu" >/dev/null || skip "$qemu not found (install qemu-system-x86)"
+[ -r "$vmlinuz" ] || skip "$vmlinuz not readable"
+[ -f "$kdir/Makefile" ] || skip "no kernel headers in $kdir (install linux-headers-amd64)"
+bb=$(command -v busybox) || skip "busybox not found (install busybox-static)"
+ldd "$bb" >/dev/null 2>&1 && skip "$bb is dynamic (install busybox-static)"
+for t in cc make cpio xz timeout; do
+	command -v $t >/dev/null || skip "$t not found"
+done
+[ -r /usr/include/linux/io_uring.h ] || skip "no linux/io_uring.h (install linux-libc-dev)"
+
+mkdir -p "$work" || skip "cannot create $work"
+
+n=0
+fail=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $*"
+}
+notok() {
+	n=$((n + 1))
+	fail=1
+	echo "not ok $n - $*"
+}
+finish() {
+	echo "1..$n"
+	exit $fail
+}
+bail() {
+	notok "$*"
+	finish
+}
+
+# Newer than: rebuild a cached file when any of its sources changed.
+stale() {
+	out=$1
+	shift
+	[ -e "$out" ] || return 0
+	for s in "$@"; do
+		[ "$s" -nt "$out" ] && return 0
+	done
+	return 1
+}
+
+# 1. Uncompressed ELF vmlinux: qemu boots it through the PVH entry, about
+#    twice as fast as the bzImage under TCG.
+vmlinux=$work/vmlinux-$kver
+if stale "$vmlinux" "$vmlinuz"; then
+	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n 1 | cut -d: -f1)
+	if [ -z "$off" ] ||
+	   ! tail -c +$((off + 1)) "$vmlinuz" | xz -dc --single-stream >"$vmlinux.tmp" 2>/dev/null ||
+	   [ "$(head -c 4 "$vmlinux.tmp" | od -An -c | tr -d ' ')" != '177ELF' ]; then
+		rm -f "$vmlinux.tmp"
+		skip "cannot extract an xz vmlinux from $vmlinuz"
+	fi
+	mv "$vmlinux.tmp" "$vmlinux"
+fi
+
+# 2. The module, built from a copy (the source tree stays clean).
+mb=$work/kpagepin-$kver
+mkdir -p "$mb"
+cp -p "$top"/kernel/kpagepin/Kbuild "$top"/kernel/kpagepin/Makefile \
+	"$top"/kernel/kpagepin/*.c "$top"/kernel/kpagepin/*.h "$mb"/
+if make -C "$kdir" M="$mb" modules >"$work/module-build.log" 2>&1; then
+	if grep -qi 'warning:' "$work/module-build.log"; then
+		notok "kpagepin builds against $kver without warnings"
+		sed 's/^/# /' "$work/module-build.log"
+	else
+		ok "kpagepin builds against $kver without warnings"
+	fi
+else
+	sed 's/^/# /' "$work/module-build.log"
+	bail "kpagepin builds against $kver"
+fi
+
+# 3. Static guest programs.
+gp=$work/guest-pin
+if stale "$gp" "$here/guest-pin.c" "$top/kernel/kpagepin/kpagepin_abi.h"; then
+	if ! cc -static -O2 -Wall -Wextra -I"$top/kernel/kpagepin" \
+		-o "$gp" "$here/guest-pin.c" >"$work/guest-build.log" 2>&1; then
+		sed 's/^/# /' "$work/guest-build.log"
+		bail "guest-pin builds statically"
+	fi
+fi
+
+# 4. Initramfs.
+root=$work/root
+rm -rf "$root"
+mkdir -p "$root/bin" "$root/lib" "$root/etc" "$root/tests" || bail "initramfs dir"
+cp "$bb" "$root/bin/busybox"
+cp "$here/vm-init" "$root/init"
+chmod 755 "$root/init"
+cp "$mb/kpagepin.ko" "$root/lib/"
+cp "$gp" "$root/bin/"
+for s in "$here"/guest-*.sh; do
+	[ -f "$s" ] && cp "$s" "$root/tests/"
+done
+
+# Copy a file to the same path in the guest.
+cp_same() {
+	mkdir -p "$root$(dirname "$1")" && cp -L "$1" "$root$1"
+}
+
+for b in "$@"; do
+	[ -x "$b" ] || bail "extra binary $b is not executable"
+	cp -L "$b" "$root/bin/" || bail "copy $b"
+	# Shared objects and the dynamic loader: "lib => /path (addr)", "/path (addr)".
+	for l in $(ldd "$b" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+		[ -e "$root$l" ] || cp_same "$l" || bail "copy $l for $b"
+	done
+done
+
+# Extra modules with their dependencies, in load order.
+if [ -n "${KPP_VM_MODULES:-}" ]; then
+	[ -r "$moddir/modules.dep" ] || bail "no $moddir/modules.dep"
+	# Depth-first: dependencies first, each module once.
+	add_mod() {	# add_mod RELPATH
+		grep -qx "/lib/modules/$kver/$1" "$root/etc/kpp-modules" 2>/dev/null && return 0
+		for d in $(sed -n "s|^$1: *||p" "$moddir/modules.dep"); do
+			add_mod "$d" || return 1
+		done
+		cp_same "$moddir/$1" || return 1
+		echo "/lib/modules/$kver/$1" >>"$root/etc/kpp-modules"
+	}
+	for m in $KPP_VM_MODULES; do
+		rel=$(sed -n "s|^\(\([^:]*/\)\{0,1\}$m\.ko[^:]*\):.*|\1|p" "$moddir/modules.dep" | head -n 1)
+		[ -n "$rel" ] || bail "module $m not in $moddir/modules.dep"
+		add_mod "$rel" || bail "copy module $m"
+	done
+fi
+
+initrd=$work/initramfs.cpio
+(cd "$root" && find . | cpio -o -H newc --quiet) >"$initrd" || bail "cpio"
+
+# 5. Boot.  /dev/kvm may be a PVM backend here on which guests stall: use
+#    KVM only when the CPU itself offers vmx/svm and kvm_pvm is absent.
+accel=${KPP_VM_ACCEL:-}
+if [ -z "$accel" ]; then
+	accel=tcg
+	if [ -w /dev/kvm ] && grep -qw -e vmx -e svm /proc/cpuinfo &&
+	   [ ! -e /sys/module/kvm_pvm ]; then
+		accel=kvm
+	fi
+fi
+case $accel in
+kvm)	acc="-enable-kvm -cpu host,-arch-capabilities" ;;
+*)	acc="-accel tcg,thread=multi -cpu max" ;;
+esac
+
+boot() {	# boot NAME EXTRA-CMDLINE
+	log=$work/console-$1.log
+	t0=$(date +%s.%N)
+	# shellcheck disable=SC2086
+	timeout "$tmo" "$qemu" $acc -m 2G \
+		-smp 2,sockets=2,cores=1,threads=1 \
+		-object memory-backend-ram,id=m0,size=1G \
+		-numa node,nodeid=0,cpus=0,memdev=m0 \
+		-object memory-backend-ram,id=m1,size=1G \
+		-numa node,nodeid=1,cpus=1,memdev=m1 \
+		-kernel "$vmlinux" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 $2" \
+		-display none -nodefaults -serial stdio -no-reboot \
+		</dev/null >"$log" 2>&1
+	rc=$?
+	t1=$(date +%s.%N)
+	echo "# boot $1 ($accel): $(echo "$t1 - $t0" | awk '{ split($0, a, " - "); printf "%.1f", a[1] - a[2] }') s, qemu status $rc"
+
+	# Relay the guest's TAP lines, numbered here.
+	tr -d '\r' <"$log" | sed -n 's/^.*KPPTAP: //p' >"$work/tap-$1.txt"
+	while IFS= read -r l; do
+		case $l in
+		"ok - "*) ok "[$1] ${l#ok - }" ;;
+		"not ok - "*) notok "[$1] ${l#not ok - }" ;;
+		"ok "[0-9]*) ok "[$1] $(echo "$l" | sed 's/^ok [0-9]* *-* *//')" ;;
+		"not ok "[0-9]*) notok "[$1] $(echo "$l" | sed 's/^not ok [0-9]* *-* *//')" ;;
+		"Bail out!"*) notok "[$1] guest: $l" ;;
+		"#"*) echo "$l" ;;
+		END|1..*) ;;
+		*) echo "# $l" ;;
+		esac
+	done <"$work/tap-$1.txt"
+	if grep -qx END "$work/tap-$1.txt"; then
+		ok "[$1] guest ran to completion"
+	else
+		notok "[$1] guest ran to completion (qemu status $rc, see $log)"
+		tail -n 30 "$log" | sed 's/^/# console: /'
+	fi
+}
+
+boot default ""
+[ "${KPP_VM_LOCKDOWN:-1}" = 0 ] || boot lockdown "lockdown=integrity"
+finish
