@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PININSPECT_HOLDERS_H
+#define PININSPECT_HOLDERS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* A range some holder pinned: an io_uring registered buffer today. */
+struct pi_holder {
+	uint64_t start, end;	/* [start, end) as registered, not page aligned */
+	int fd;
+	unsigned int index;	/* buffer index in that ring */
+	char desc[48];		/* "io_uring fd 5 buf 0" */
+};
+
+struct pi_holder_list {
+	struct pi_holder *h;
+	size_t n, cap;
+	unsigned int rings;		/* io_uring fds seen */
+	unsigned int rings_unreadable;	/* fdinfo without the io_uring section after retries */
+};
+
+/*
+ * Parse one io_uring fdinfo text. Returns the number of buffers added,
+ * -ENOENT when the text has no UserBufs section (a busy ring on 6.15+
+ * prints its fdinfo without it), -EINVAL on garbage.
+ */
+int pi_iouring_fdinfo_parse(const char *buf, size_t len, int fd, struct pi_holder_list *l);
+/* Walk /proc/PID/fd and fdinfo for io_uring rings. Missing fdinfo: 0 holders. */
+int pi_holders_read(pid_t pid, struct pi_holder_list *ret);
+void pi_holder_list_free(struct pi_holder_list *l);
+/* the first holder whose range overlaps page [addr, addr + 4096) */
+const struct pi_holder *pi_holder_find(const struct pi_holder_list *l, uint64_t addr);
+
+#endif

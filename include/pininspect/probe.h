@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PININSPECT_PROBE_H
+#define PININSPECT_PROBE_H
+
+#include <stdbool.h>
+#include "pininspect/pinsrc.h"
+
+/* What this kernel (or root tree) offers; DESIGN section 7. */
+struct pi_probe {
+	char release[128];
+	bool pagemap_scan;
+	bool pfn_visible;		/* we may read PFNs (CAP_SYS_ADMIN) */
+	bool kpageflags;		/* readable */
+	int kpageflags_err;
+	bool kpagecount;
+	bool tracefs;
+	char tracefs_path[256];
+	bool debugfs;
+	enum { PI_KPP_ABSENT, PI_KPP_LOADED, PI_KPP_BUILTIN, PI_KPP_LOADABLE, PI_KPP_BAD_ABI } kpagepin;
+	struct pi_kpagepin_info kpagepin_info;
+	int kpagepin_err;
+	bool bpf_built;
+	bool btf;
+	bool io_uring;			/* io_uring_disabled sysctl lets us use it */
+};
+
+int pi_probe_run(struct pi_probe *ret);
+bool pi_probe_cap_sys_admin(void);
+
+#endif

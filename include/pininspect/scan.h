@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PININSPECT_SCAN_H
+#define PININSPECT_SCAN_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include "pininspect/maps.h"
+#include "pininspect/pagemap.h"
+#include "pininspect/kpage.h"
+#include "pininspect/status.h"
+#include "pininspect/holders.h"
+#include "pininspect/pinsrc.h"
+
+enum pi_verdict {
+	PI_V_PINNED,
+	PI_V_MAYBE,
+	PI_V_NOT,
+	PI_V_UNKNOWN,
+	PI_V__MAX
+};
+const char *pi_verdict_name(enum pi_verdict v);
+
+/* Everything known about one virtual page of a process. */
+struct pi_page {
+	uint64_t addr;
+	uint64_t pme;		/* pagemap entry */
+	uint64_t pfn;		/* valid when pfn_known */
+	uint64_t kpf;		/* kpageflags, valid when kpf_known */
+	uint64_t pin;		/* kpagepin-format entry, valid when pin_known */
+	bool pfn_known, kpf_known, pin_known;
+	bool present, swapped, mapped_once, huge;
+	int8_t exclusive;	/* PageAnonExclusive: 1, 0, or -1 unknown */
+	enum pi_verdict verdict;
+	enum pi_source source;
+	int64_t pins;		/* -1 unknown */
+	bool pin_exact;
+	enum pi_kind kind;
+	const struct pi_vma *vma;
+	const struct pi_holder *holder;
+};
+
+struct pi_proc {
+	pid_t pid;
+	struct pi_status status;
+	uint64_t starttime;
+	bool has_starttime;
+	struct pi_vma_list vmas;
+	struct pi_holder_list holders;
+	int holders_err;	/* fd/fdinfo unreadable: 0 or -errno */
+	struct pi_pagemap *pm;
+};
+
+/*
+ * Read status, maps, io_uring holders and open pagemap. -ENOENT/-ESRCH
+ * when the process is gone, -EACCES/-EPERM without privilege, -EINVAL
+ * for a garbage maps file (line in *ret_bad_line).
+ */
+int pi_proc_open(pid_t pid, struct pi_proc *ret, size_t *ret_bad_line);
+void pi_proc_close(struct pi_proc *p);
+
+struct pi_scan_ctx {
+	enum pi_source source;		/* the source verdicts come from */
+	struct pi_pinsrc *pinsrc;	/* exact source (bpf, kpagepin) or NULL */
+	struct pi_kpage_file *kpageflags; /* NULL when unavailable */
+	bool anon_only;
+	bool use_pagemap_scan;
+	/* filled by the scan */
+	bool pfns_hidden;
+	uint64_t pagemap_entries_read;
+	uint64_t pfn_entries_read;
+};
+
+typedef int (*pi_page_fn)(const struct pi_page *pg, void *userdata);
+
+/*
+ * Call fn for every present anon page (and every page of a holder range,
+ * present or not) in address order. fn returning < 0 stops the scan.
+ * -ENODATA: pagemap ended before a VMA did (truncated file).
+ */
+int pi_scan_proc(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn, void *userdata);
+
+/* Decide verdict, pins and exclusivity of a page whose raw facts are filled. */
+void pi_page_decide(struct pi_page *pg, enum pi_source source);
+
+/* Runs: same VMA, contiguous, same verdict and facts. */
+struct pi_run {
+	uint64_t start, end;
+	uint64_t pages;
+	struct pi_page first;	/* facts shared by the run */
+};
+
+struct pi_summary {
+	uint64_t counts[PI_V__MAX];
+	uint64_t pages;
+	uint64_t pinned_not_exclusive;
+	uint64_t pinned_not_present;
+	uint64_t holder_pages_not_pinned;	/* exact source says a holder page is not pinned */
+};
+
+struct pi_runs {
+	struct pi_run *r;
+	size_t n, cap;
+	struct pi_summary sum;
+};
+
+int pi_runs_add(struct pi_runs *runs, const struct pi_page *pg);
+void pi_runs_free(struct pi_runs *runs);
+void pi_summary_add(struct pi_summary *s, const struct pi_page *pg);
+
+#endif

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pininspect: which of a process's pages are pinned for DMA, and did the
+ * kernel keep their mappings?
+ */
+#include <argp.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pininspect.h"
+#include "pininspect/root.h"
+#include "pininspect/util.h"
+
+const char *argp_program_version = PACKAGE_NAME " " PACKAGE_VERSION;
+
+enum {
+	OPT_LIST_COLUMNS = 0x100,
+	OPT_PAGES,
+	OPT_ROOT,
+	OPT_SOURCE,
+	OPT_PROBE,
+	OPT_NO_PAGEMAP_SCAN,
+	OPT_ANON_ONLY,
+};
+
+static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "Selection:", 1 },
+	{ "command", 'C', "NAME", 0, "inspect processes named NAME (repeatable)", 1 },
+	{ "source", OPT_SOURCE, "NAME", 0,
+	  "pin source: kpagepin, bpf, io_uring or none (default: best available)", 1 },
+	{ "anon-only", OPT_ANON_ONLY, NULL, 0, "only anonymous pages (the default for now)", 1 },
+	{ "root", OPT_ROOT, "DIR", 0, "read /proc and /sys under DIR (fixture trees)", 1 },
+	{ NULL, 0, NULL, 0, "Output:", 2 },
+	{ "pages", OPT_PAGES, NULL, 0, "list pages one by one instead of runs", 2 },
+	{ "output", 'o', "LIST", 0, "columns to print; +LIST appends to the defaults", 2 },
+	{ "json", 'J', NULL, 0, "JSON document (schema 1)", 2 },
+	{ "raw", 'r', NULL, 0, "raw table, no alignment or summary", 2 },
+	{ "noheadings", 'n', NULL, 0, "no table headings or summary", 2 },
+	{ "bytes", 'b', NULL, 0, "sizes in bytes", 2 },
+	{ "list-columns", OPT_LIST_COLUMNS, NULL, 0, "list the columns and exit", 2 },
+	{ NULL, 0, NULL, 0, "Other:", 3 },
+	{ "probe", OPT_PROBE, NULL, 0, "report what this kernel offers and exit", 3 },
+	{ "no-pagemap-scan", OPT_NO_PAGEMAP_SCAN, NULL, 0,
+	  "read pagemap entry by entry even where PAGEMAP_SCAN exists", 3 },
+	{ 0 }
+};
+
+static int add_pid_arg(struct pi_cli *cli, const char *arg, struct argp_state *state)
+{
+	int pid, r = pi_parse_pid(arg, &pid);
+
+	if (r == -EINVAL)
+		argp_error(state, "not a process ID: '%s'", arg);
+	if (r < 0) {
+		/* numeric but out of range: a PID that cannot exist (exit 2) */
+		pi_warn("pid %s: out of range", arg);
+		cli->bad_pid_arg = true;
+		return 0;
+	}
+	if (pi_grow((void **)&cli->pids, &cli->pids_cap, cli->npids + 1, sizeof(*cli->pids)) < 0)
+		return ENOMEM;
+	cli->pids[cli->npids++] = pid;
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct pi_cli *cli = state->input;
+
+	switch (key) {
+	case 'C': {
+		const char **n = realloc(cli->commands, (cli->ncommands + 1) * sizeof(*n));
+
+		if (!n)
+			return ENOMEM;
+		n[cli->ncommands++] = arg;
+		cli->commands = n;
+		break;
+	}
+	case 'o': cli->columns = arg; break;
+	case 'J': cli->json = true; break;
+	case 'r': cli->raw = true; break;
+	case 'n': cli->noheadings = true; break;
+	case 'b': cli->bytes = true; break;
+	case OPT_PAGES: cli->pages = true; break;
+	case OPT_ROOT: cli->root = arg; break;
+	case OPT_ANON_ONLY: cli->anon_only = true; break;
+	case OPT_NO_PAGEMAP_SCAN: cli->no_pagemap_scan = true; break;
+	case OPT_LIST_COLUMNS: cli->mode = PI_MODE_LIST_COLUMNS; break;
+	case OPT_PROBE: cli->mode = PI_MODE_PROBE; break;
+	case OPT_SOURCE:
+		if (pi_source_from_name(arg, &cli->source) < 0)
+			argp_error(state, "unknown source '%s' (kpagepin, bpf, io_uring, none)", arg);
+		cli->source_forced = true;
+		break;
+	case ARGP_KEY_ARG:
+		return add_pid_arg(cli, arg, state);
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	options, parse_opt, "[PID...]",
+	"Report which anonymous pages of processes are pinned (maybe for DMA) and "
+	"whether their mappings are intact.\vExit status: 0 ok, 1 findings, 2 trouble, 64 usage."
+};
+
+void pi_sources_names(const struct pi_sources *s, const char **names, size_t *n)
+{
+	*n = 0;
+	names[(*n)++] = "pagemap";
+	if (s->kpageflags)
+		names[(*n)++] = "kpageflags";
+	if (s->source == PI_SRC_KPAGEPIN || s->source == PI_SRC_BPF)
+		names[(*n)++] = pi_source_name(s->source);
+	if (s->source != PI_SRC_NONE)
+		names[(*n)++] = "io_uring";
+}
+
+int pi_sources_open(const struct pi_cli *cli, struct pi_sources *s)
+{
+	struct pi_kpagepin_info info = { 0 };
+	char why[256] = "";
+	char kpp_why[128] = "";
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	pi_probe_run(&s->probe);
+	s->pfn_visible = s->probe.pfn_visible;
+	if (s->pfn_visible && s->probe.kpageflags)
+		(void)pi_kpage_open("proc/kpageflags", &s->kpageflags);
+
+	if (cli->source_forced) {
+		s->source = cli->source;
+		if (cli->source == PI_SRC_KPAGEPIN) {
+			r = pi_pinsrc_kpagepin_open(&s->pinsrc, &info);
+			if (r == -EPROTO) {
+				pi_warn("kpagepin: ABI %u, this pininspect understands ABI %d",
+					info.abi, KPAGEPIN_ABI_VERSION);
+				return r;
+			}
+			if (r < 0) {
+				pi_errno(r, "kpagepin: cannot open /sys/kernel/debug/%s "
+					 "(load the module or boot the patched kernel; mount debugfs)",
+					 KPAGEPIN_DIR);
+				return r;
+			}
+		} else if (cli->source == PI_SRC_BPF) {
+			r = pi_root_is_host() ? pi_pinsrc_bpf_open(&s->pinsrc, why, sizeof(why)) : -EOPNOTSUPP;
+			if (r < 0) {
+				pi_warn("bpf source unavailable: %s", *why ? why : strerror(-r));
+				return r;
+			}
+		}
+		if (s->pinsrc && !s->pfn_visible) {
+			pi_warn("source %s needs PFNs, which need CAP_SYS_ADMIN", pi_source_name(s->source));
+			return -EPERM;
+		}
+		return 0;
+	}
+
+	s->source = PI_SRC_IOURING;
+	if (!s->pfn_visible) {
+		snprintf(s->degraded, sizeof(s->degraded),
+			 "not privileged: PFNs, /proc/kpageflags and exact pin sources need "
+			 "CAP_SYS_ADMIN; reporting pagemap and io_uring fdinfo only "
+			 "(mapped-once instead of AnonExclusive)");
+		return 0;
+	}
+	r = pi_pinsrc_kpagepin_open(&s->pinsrc, &info);
+	if (r == 0) {
+		s->source = PI_SRC_KPAGEPIN;
+		return 0;
+	}
+	if (r == -EPROTO)
+		snprintf(kpp_why, sizeof(kpp_why), "kpagepin ABI %u not understood", info.abi);
+	else
+		snprintf(kpp_why, sizeof(kpp_why), "kpagepin %s",
+			 s->probe.debugfs ? "absent" : "absent (debugfs not mounted)");
+	if (pi_root_is_host()) {
+		r = pi_pinsrc_bpf_open(&s->pinsrc, why, sizeof(why));
+		if (r == 0) {
+			s->source = PI_SRC_BPF;
+			return 0;
+		}
+	} else {
+		snprintf(why, sizeof(why), "not used under --root");
+	}
+	snprintf(s->degraded, sizeof(s->degraded),
+		 "no exact pin source (%s; bpf: %s): verdicts come from io_uring registered "
+		 "buffers only, other pages are unknown", kpp_why, *why ? why : "unavailable");
+	return 0;
+}
+
+void pi_sources_close(struct pi_sources *s)
+{
+	pi_pinsrc_close(s->pinsrc);
+	pi_kpage_close(s->kpageflags);
+	s->pinsrc = NULL;
+	s->kpageflags = NULL;
+}
+
+static int proc_error(pid_t pid, int r, size_t bad_line)
+{
+	switch (r) {
+	case -ENOENT:
+	case -ESRCH:
+		pi_warn("pid %d: no such process", (int)pid);
+		break;
+	case -EACCES:
+	case -EPERM:
+		pi_warn("pid %d: cannot read its maps or pagemap: %s (another user's "
+			"process needs root or CAP_SYS_PTRACE)", (int)pid, strerror(-r));
+		break;
+	case -EINVAL:
+		if (bad_line)
+			pi_warn("pid %d: /proc/%d/maps line %zu: not a maps line", (int)pid,
+				(int)pid, bad_line);
+		else
+			pi_warn("pid %d: /proc/%d/status: unexpected format", (int)pid, (int)pid);
+		break;
+	default:
+		pi_errno(r, "pid %d", (int)pid);
+	}
+	return PI_EXIT_TROUBLE;
+}
+
+static int inspect(const struct pi_cli *cli, struct pi_sources *src)
+{
+	struct pi_report *rep = pi_report_new(cli, src);
+	bool hidden_warned = false;
+	int rc = cli->bad_pid_arg ? PI_EXIT_TROUBLE : PI_EXIT_OK;
+
+	if (!rep)
+		return PI_EXIT_USAGE;
+	if (*src->degraded)
+		pi_warn("%s", src->degraded);
+	for (size_t i = 0; i < cli->npids; i++) {
+		struct pi_scan_ctx ctx = {
+			.source = src->source,
+			.pinsrc = src->pinsrc,
+			.kpageflags = src->kpageflags,
+			.anon_only = true,
+			.use_pagemap_scan = !cli->no_pagemap_scan,
+		};
+		struct pi_proc p;
+		size_t bad_line = 0;
+		int r;
+
+		r = pi_proc_open(cli->pids[i], &p, &bad_line);
+		if (r < 0) {
+			rc = proc_error(cli->pids[i], r, bad_line);
+			continue;
+		}
+		if (p.holders.rings_unreadable)
+			pi_warn("pid %d: %u io_uring ring(s) did not list their buffers "
+				"(busy ring or unknown fdinfo format)", (int)p.pid,
+				p.holders.rings_unreadable);
+		r = pi_report_begin_proc(rep, &p);
+		if (r == 0)
+			r = pi_scan_proc(&p, &ctx, pi_report_page, rep);
+		if (r == -ENODATA) {
+			struct pi_status st;
+
+			if (pi_status_read(p.pid, &st) < 0)
+				pi_warn("pid %d: process exited during the scan", (int)p.pid);
+			else
+				pi_warn("pid %d: pagemap ends before its VMAs do (truncated file)",
+					(int)p.pid);
+			rc = PI_EXIT_TROUBLE;
+		} else if (r < 0) {
+			pi_errno(r, "pid %d: scan failed", (int)p.pid);
+			rc = PI_EXIT_TROUBLE;
+		}
+		if (ctx.pfns_hidden && !hidden_warned && src->pfn_visible) {
+			pi_warn("PFNs read as zero: not privileged to see them (CAP_SYS_ADMIN)");
+			hidden_warned = true;
+		}
+		r = pi_report_end_proc(rep, &p, &ctx);
+		if (r < 0)
+			rc = PI_EXIT_TROUBLE;
+		pi_proc_close(&p);
+	}
+	if (pi_report_finish(rep) < 0)
+		rc = PI_EXIT_TROUBLE;
+	pi_report_free(rep);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct pi_cli cli = { .mode = PI_MODE_REPORT, .anon_only = true };
+	struct pi_sources src;
+	int rc, r;
+
+	argp_err_exit_status = PI_EXIT_USAGE;
+	/* Reading other processes' page tables must never be granted by a setuid bit. */
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		pi_warn("refusing to run setuid or setgid");
+		return PI_EXIT_TROUBLE;
+	}
+	if (argp_parse(&argp, argc, argv, 0, NULL, &cli) != 0)
+		return PI_EXIT_USAGE;
+
+	if (cli.root) {
+		r = pi_root_set(cli.root);
+		if (r < 0) {
+			pi_errno(r, "--root %s", cli.root);
+			return PI_EXIT_TROUBLE;
+		}
+	}
+	if (cli.mode == PI_MODE_LIST_COLUMNS)
+		return pi_list_columns(stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;
+	if (cli.mode == PI_MODE_PROBE) {
+		struct pi_probe pr;
+
+		pi_probe_run(&pr);
+		return pi_probe_print(&pr, cli.json, stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;
+	}
+
+	for (size_t i = 0; i < cli.ncommands; i++) {
+		size_t before = cli.npids;
+
+		r = pi_procsel_by_command(cli.commands[i], &cli.pids, &cli.npids, &cli.pids_cap);
+		if (r < 0) {
+			pi_errno(r, "cannot list processes");
+			return PI_EXIT_TROUBLE;
+		}
+		if (cli.npids == before) {
+			pi_warn("no process named '%s'", cli.commands[i]);
+			cli.bad_pid_arg = true;
+		}
+	}
+	if (!cli.npids) {
+		if (cli.bad_pid_arg)
+			return PI_EXIT_TROUBLE;
+		fprintf(stderr, "pininspect: no process given\n"
+			"Try 'pininspect --help' for more information.\n");
+		return PI_EXIT_USAGE;
+	}
+
+	if (pi_sources_open(&cli, &src) < 0)
+		return PI_EXIT_TROUBLE;
+	rc = inspect(&cli, &src);
+	pi_sources_close(&src);
+	free(cli.pids);
+	free(cli.commands);
+	return rc;
+}

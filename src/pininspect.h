@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PININSPECT_CLI_H
+#define PININSPECT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "pininspect/scan.h"
+#include "pininspect/probe.h"
+
+/* DESIGN section 8 */
+enum {
+	PI_EXIT_OK = 0,
+	PI_EXIT_FINDINGS = 1,
+	PI_EXIT_TROUBLE = 2,
+	PI_EXIT_USAGE = 64,
+};
+
+#define PI_JSON_SCHEMA 1
+
+enum pi_mode {
+	PI_MODE_REPORT,
+	PI_MODE_PROBE,
+	PI_MODE_LIST_COLUMNS,
+};
+
+#define PI_MAX_COLUMNS 32
+
+struct pi_cli {
+	enum pi_mode mode;
+	bool json, raw, noheadings, bytes, pages;
+	bool anon_only;
+	bool no_pagemap_scan;
+	bool source_forced;
+	enum pi_source source;
+	const char *columns;		/* -o */
+	const char *root;
+	const char **commands;		/* -C NAME, repeatable */
+	size_t ncommands;
+	pid_t *pids;
+	size_t npids, pids_cap;
+	bool bad_pid_arg;
+};
+
+/* Sources opened once for the whole run */
+struct pi_sources {
+	struct pi_probe probe;
+	enum pi_source source;		/* what verdicts come from */
+	struct pi_pinsrc *pinsrc;	/* exact source or NULL */
+	struct pi_kpage_file *kpageflags;
+	bool pfn_visible;
+	char degraded[512];		/* one line: what is missing and why */
+};
+
+int pi_sources_open(const struct pi_cli *cli, struct pi_sources *ret);
+void pi_sources_close(struct pi_sources *s);
+void pi_sources_names(const struct pi_sources *s, const char **names, size_t *n);
+
+/* procsel.c: add the pids of processes named NAME (libproc2) */
+int pi_procsel_by_command(const char *name, pid_t **pids, size_t *n, size_t *cap);
+
+/* output.c */
+struct pi_report;
+struct pi_report *pi_report_new(const struct pi_cli *cli, const struct pi_sources *src);
+int pi_report_begin_proc(struct pi_report *rep, const struct pi_proc *p);
+int pi_report_page(const struct pi_page *pg, void *report);
+int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const struct pi_scan_ctx *ctx);
+int pi_report_finish(struct pi_report *rep);
+void pi_report_free(struct pi_report *rep);
+int pi_list_columns(FILE *out);
+int pi_probe_print(const struct pi_probe *pr, bool json, FILE *out);
+
+void pi_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pi_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
