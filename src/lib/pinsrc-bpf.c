@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * bpf pin source (DESIGN sections 2 and 4, issue 6): per PFN, the same u64
+ * as the kpagepin debugfs file, read from struct page by a BPF program on a
+ * stock kernel with BTF, without any module.
+ *
+ * Method
+ *  1. Load src/bpf/pinsrc.bpf.c (libbpf skeleton, CO-RE against
+ *     /sys/kernel/btf/vmlinux).
+ *  2. Locate the struct page array. x86_64 randomises vmemmap_base and it is
+ *     neither a BTF variable nor always in kallsyms, so: attach a
+ *     tp_btf/mm_page_alloc program that records the struct page pointers of
+ *     order-0 allocations made by this process, fault in a few fresh private
+ *     pages (THP off for the range), read their PFNs from /proc/self/pagemap,
+ *     detach. For every (pointer, PFN) pair, base = pointer - PFN *
+ *     sizeof(struct page); the base that most of our pages agree on wins,
+ *     and is then checked by reading our own pages through it (they must
+ *     read back as anon, with a refcount).
+ *  3. read(): copy PFNs into the program's mmap'ed .bss, BPF_PROG_TEST_RUN a
+ *     SEC("syscall") program that loops (bpf_loop) over the batch and copies
+ *     struct page (and, for large folios, the head and page[1]) with
+ *     bpf_probe_read_kernel, then copy the entries out.
+ *
+ * Why this is safe
+ *  - Nothing is written to kernel memory: the programs only call
+ *    bpf_probe_read_kernel, bpf_get_current_pid_tgid, a hash map update of
+ *    their own map and bpf_loop; the verifier enforces that.
+ *  - bpf_probe_read_kernel is fault-tolerant: a PFN in a hole of the memory
+ *    map, past the end of memory, or a bogus compound_head, makes the copy
+ *    fail with -EFAULT (exception table), which we report as KPP_F_NOPAGE;
+ *    it never oopses. The head pointer taken from compound_head is checked
+ *    to lie in the same array, before the page, within 2^22 pages.
+ *  - Loops are bounded: bpf_loop over at most PI_BPF_BATCH PFNs per run.
+ *  - The tracepoint program runs only while we fault in our own pages and
+ *    only records pointers of our own allocations; it changes no kernel
+ *    state and is detached before open returns.
+ *  - The reads are racy snapshots, exactly like /proc/kpageflags: a folio
+ *    can be split, freed or reused between reading a tail and its head.
+ *    Entries may then be stale or inconsistent, never dangerous.
+ *
+ * Semantics of an entry: see kernel/kpagepin/kpagepin_abi.h. Refcount is
+ * the folio's; for large folios the pin count is _pincount (PIN_EXACT); for
+ * small folios (refcount - mapcount) / 1024 when refcount >= 1024 (not
+ * exact: 1024 plain references look like a pin). LONGTERM_PINNABLE is not
+ * reported (the zone bits of page->flags are not described by BTF).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pininspect/pinsrc.h"
+
+__attribute__((format(printf, 3, 4)))
+static void set_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !whylen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+#ifndef HAVE_BPF
+
+int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
+{
+	(void)ret;
+	set_why(why, whylen, "built without bpf support");
+	return -EOPNOTSUPP;
+}
+
+#else /* HAVE_BPF */
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "src/bpf/pinsrc-bpf.h"
+#include "pinsrc.skel.h"
+
+#define PROBE_PAGES	64
+#define PM_PFN_MASK	((1ULL << 55) - 1)
+#define PM_PRESENT	(1ULL << 63)
+
+struct bpf_src {
+	struct pinsrc_bpf *skel;
+	int prog_fd;
+};
+
+/* libbpf's messages: the library never prints; keep the last warning for why */
+static char libbpf_last[160];
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[sizeof(libbpf_last)];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	if (n)
+		memcpy(libbpf_last, line, n + 1);
+	return 0;
+}
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int have_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {{ 0 }};
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return 0;
+	return cap < 64 && (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+/* a one-line reason for a failed load */
+static void explain_load(int err, char *why, size_t whylen)
+{
+	char lock[128];
+
+	if (err == -EPERM || err == -EACCES) {
+		if (read_text("/sys/kernel/security/lockdown", lock, sizeof(lock)) == 0 &&
+		    strstr(lock, "[confidentiality]")) {
+			set_why(why, whylen, "kernel lockdown (confidentiality) forbids BPF reads of kernel memory");
+			return;
+		}
+		if (!have_cap(CAP_SYS_ADMIN) && !(have_cap(39 /* CAP_BPF */) && have_cap(38 /* CAP_PERFMON */))) {
+			set_why(why, whylen, "loading BPF tracing programs needs CAP_BPF and CAP_PERFMON (or root)");
+			return;
+		}
+	}
+	if (libbpf_last[0])
+		set_why(why, whylen, "loading the BPF program failed: %s", libbpf_last);
+	else
+		set_why(why, whylen, "loading the BPF program failed: %s", strerror(-err));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int run_batch(struct bpf_src *b, const uint64_t *pfns, size_t n, uint64_t *out)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int r;
+
+	memcpy(b->skel->bss->pfns, pfns, n * sizeof(*pfns));
+	b->skel->bss->batch_count = (uint32_t)n;
+	r = bpf_prog_test_run_opts(b->prog_fd, &opts);
+	if (r < 0)
+		return -errno;
+	if (opts.retval)
+		return (int)opts.retval < 0 ? (int)opts.retval : -EIO;
+	memcpy(out, b->skel->bss->out, n * sizeof(*out));
+	return 0;
+}
+
+static int bpf_read(struct pi_pinsrc *src, const uint64_t *pfns, size_t n, uint64_t *out)
+{
+	struct bpf_src *b = src->priv;
+
+	while (n) {
+		size_t k = n < PI_BPF_BATCH ? n : PI_BPF_BATCH;
+		int r = run_batch(b, pfns, k, out);
+
+		if (r < 0)
+			return r;
+		pfns += k;
+		out += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static void bpf_close(struct pi_pinsrc *src)
+{
+	struct bpf_src *b;
+
+	if (!src)
+		return;
+	b = src->priv;
+	if (b) {
+		pinsrc_bpf__destroy(b->skel);
+		free(b);
+	}
+	free(src);
+}
+
+/*
+ * Fault in PROBE_PAGES fresh pages with the tracepoint attached; fill pfns[]
+ * with their PFNs (0 when not present).
+ */
+static int fault_probe_pages(struct pinsrc_bpf *skel, void **ret_mem, uint64_t *pfns,
+			     char *why, size_t whylen)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	size_t len = PROBE_PAGES * (size_t)psz;
+	struct bpf_link *link;
+	uint64_t pm[PROBE_PAGES];
+	volatile char *mem;
+	ssize_t rd;
+	int fd, r;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	*ret_mem = (void *)mem;
+	madvise((void *)mem, len, MADV_NOHUGEPAGE);
+
+	link = bpf_program__attach(skel->progs.pi_page_alloc);
+	if (!link) {
+		r = -errno;
+		set_why(why, whylen, "cannot attach tp_btf/mm_page_alloc: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < PROBE_PAGES; i++)
+		mem[i * (size_t)psz] = 1;
+	bpf_link__destroy(link);
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		set_why(why, whylen, "cannot open /proc/self/pagemap: %s", strerror(-r));
+		return r;
+	}
+	rd = pread(fd, pm, sizeof(pm), (off_t)((uintptr_t)mem / (size_t)psz * sizeof(uint64_t)));
+	r = rd < 0 ? -errno : 0;
+	close(fd);
+	if (rd != (ssize_t)sizeof(pm)) {
+		set_why(why, whylen, "cannot read /proc/self/pagemap");
+		return r ? r : -EIO;
+	}
+	for (size_t i = 0; i < PROBE_PAGES; i++)
+		pfns[i] = (pm[i] & PM_PRESENT) ? pm[i] & PM_PFN_MASK : 0;
+	return 0;
+}
+
+/* majority vote over ptr - pfn * size for all pairs */
+static int vote_base(int map_fd, const uint64_t *pfns, size_t page_size, uint64_t *ret_base,
+		     char *why, size_t whylen)
+{
+	uint64_t ptrs[PI_BPF_MAX_ALLOCS], key, next, *cand;
+	size_t nptr = 0, npfn = 0, nc = 0, best = 0, run;
+	uint64_t best_base = 0;
+	void *prev = NULL;
+
+	while (nptr < PI_BPF_MAX_ALLOCS && bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		ptrs[nptr++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < PROBE_PAGES; i++)
+		npfn += pfns[i] != 0;
+	if (!npfn) {
+		set_why(why, whylen, "no PFNs in /proc/self/pagemap (needs CAP_SYS_ADMIN)");
+		return -EPERM;
+	}
+	if (!nptr) {
+		set_why(why, whylen, "tracepoint mm_page_alloc recorded no allocation");
+		return -ENXIO;
+	}
+	cand = calloc(nptr * PROBE_PAGES, sizeof(*cand));
+	if (!cand)
+		return -ENOMEM;
+	for (size_t i = 0; i < nptr; i++)
+		for (size_t j = 0; j < PROBE_PAGES; j++)
+			if (pfns[j] && ptrs[i] > pfns[j] * page_size)
+				cand[nc++] = ptrs[i] - pfns[j] * page_size;
+	qsort(cand, nc, sizeof(*cand), cmp_u64);
+	for (size_t i = 0; i < nc; i += run) {
+		for (run = 1; i + run < nc && cand[i + run] == cand[i]; run++)
+			;
+		if (run > best) {
+			best = run;
+			best_base = cand[i];
+		}
+	}
+	free(cand);
+	/* most of our pages must agree; other allocations (page tables) do not */
+	if (best < 8 || best * 2 < npfn) {
+		set_why(why, whylen, "could not locate the struct page array (no base agreed on)");
+		return -ENXIO;
+	}
+	*ret_base = best_base;
+	return 0;
+}
+
+int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
+{
+	libbpf_print_fn_t old_print;
+	struct pinsrc_bpf *skel = NULL;
+	struct bpf_src *b = NULL;
+	struct pi_pinsrc *src = NULL;
+	uint64_t pfns[PROBE_PAGES], ent[PROBE_PAGES], base = 0;
+	void *mem = NULL;
+	size_t page_size, good = 0, npfn = 0;
+	int r;
+
+	if (why && whylen)
+		why[0] = '\0';
+	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0) {
+		r = -errno;
+		set_why(why, whylen, "kernel has no BTF (/sys/kernel/btf/vmlinux: %s)", strerror(-r));
+		return r == -ENOENT ? -EOPNOTSUPP : r;
+	}
+
+	libbpf_last[0] = '\0';
+	old_print = libbpf_set_print(libbpf_quiet);
+
+	skel = pinsrc_bpf__open();
+	if (!skel) {
+		r = -errno;
+		set_why(why, whylen, "cannot open the BPF object: %s", strerror(-r));
+		goto out;
+	}
+	skel->rodata->target_tgid = (uint32_t)getpid();
+	r = pinsrc_bpf__load(skel);
+	if (r < 0) {
+		explain_load(r, why, whylen);
+		goto out;
+	}
+	/* sizeof(struct page) of this kernel (CO-RE): run the reader on nothing */
+	skel->bss->batch_count = 0;
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.pi_read), &opts) < 0) {
+			r = -errno;
+			set_why(why, whylen, "BPF_PROG_TEST_RUN of a syscall program failed: %s", strerror(-r));
+			goto out;
+		}
+	}
+	page_size = skel->bss->page_struct_size;
+	if (page_size < 32 || page_size > PI_BPF_MAX_PAGE_SIZE) {
+		set_why(why, whylen, "unexpected sizeof(struct page) in the kernel BTF");
+		r = -ENOTSUP;
+		goto out;
+	}
+
+	r = fault_probe_pages(skel, &mem, pfns, why, whylen);
+	if (r < 0)
+		goto out;
+	r = vote_base(bpf_map__fd(skel->maps.pi_allocs), pfns, page_size, &base, why, whylen);
+	if (r < 0)
+		goto out;
+
+	b = calloc(1, sizeof(*b));
+	src = calloc(1, sizeof(*src));
+	if (!b || !src) {
+		r = -ENOMEM;
+		goto out;
+	}
+	b->skel = skel;
+	b->prog_fd = bpf_program__fd(skel->progs.pi_read);
+	skel->bss->vmemmap_base = base;
+	src->kind = PI_SRC_BPF;
+	src->priv = b;
+	src->read = bpf_read;
+	src->close = bpf_close;
+
+	/* check the base on our own pages, still mapped */
+	for (size_t i = 0; i < PROBE_PAGES; i++)
+		if (pfns[i])
+			pfns[npfn++] = pfns[i];
+	r = bpf_read(src, pfns, npfn, ent);
+	if (r < 0) {
+		set_why(why, whylen, "running the BPF reader failed: %s", strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < npfn; i++)
+		good += !(ent[i] & KPP_F_NOPAGE) && (ent[i] & KPP_F_ANON) && KPP_REFCOUNT(ent[i]) >= 1;
+	if (good * 2 <= npfn) {
+		set_why(why, whylen, "the struct page array found does not match our own pages");
+		r = -ENXIO;
+		goto out;
+	}
+	skel = NULL;
+	b = NULL;
+	*ret = src;
+	src = NULL;
+	r = 0;
+out:
+	if (mem)
+		munmap(mem, PROBE_PAGES * (size_t)sysconf(_SC_PAGESIZE));
+	free(src);
+	free(b);
+	pinsrc_bpf__destroy(skel);
+	libbpf_set_print(old_print);
+	return r;
+}
+
+#endif /* HAVE_BPF */
