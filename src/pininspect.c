@@ -24,6 +24,18 @@ enum {
 	OPT_PROBE,
 	OPT_NO_PAGEMAP_SCAN,
 	OPT_ANON_ONLY,
+	OPT_WATCH,
+	OPT_DURATION,
+	OPT_FAIL_ON,
+	OPT_SAVE,
+	OPT_DIFF,
+	OPT_AUDIT,
+	OPT_ALL,
+	OPT_CHECK,
+	OPT_SKIP,
+	OPT_LIST_CHECKS,
+	OPT_FORMAT,
+	OPT_OUTPUT_FILE,
 };
 
 static const struct argp_option options[] = {
@@ -41,7 +53,26 @@ static const struct argp_option options[] = {
 	{ "noheadings", 'n', NULL, 0, "no table headings or summary", 2 },
 	{ "bytes", 'b', NULL, 0, "sizes in bytes", 2 },
 	{ "list-columns", OPT_LIST_COLUMNS, NULL, 0, "list the columns and exit", 2 },
-	{ NULL, 0, NULL, 0, "Other:", 3 },
+	{ NULL, 0, NULL, 0, "Watch (mapping transitions of pinned pages):", 3 },
+	{ "watch", OPT_WATCH, "SECS", OPTION_ARG_OPTIONAL,
+	  "rescan on mm tracepoint events and every SECS (default 1)", 3 },
+	{ "duration", OPT_DURATION, "SECS", 0, "end the watch after SECS", 3 },
+	{ "fail-on", OPT_FAIL_ON, "LIST", 0,
+	  "watch/diff: exit 1 if one of these transitions happened (desynced,unmapped,...); "
+	  "audit: exit 1 on findings at or above this severity (default warning)", 3 },
+	{ "save", OPT_SAVE, "FILE", 0, "record pinned pages to FILE (JSON)", 3 },
+	{ "diff", OPT_DIFF, "FILE", 0, "classify the pages recorded in FILE now", 3 },
+	{ "verbose", 'v', NULL, 0, "watch: also print rescans and preserved pages", 3 },
+	{ NULL, 0, NULL, 0, "Audit:", 4 },
+	{ "audit", OPT_AUDIT, NULL, 0, "run the named checks (see --list-checks)", 4 },
+	{ "all", OPT_ALL, NULL, 0, "every process that can hold pins", 4 },
+	{ "check", OPT_CHECK, "IDS", 0, "only these checks", 4 },
+	{ "skip", OPT_SKIP, "IDS", 0, "not these checks", 4 },
+	{ "list-checks", OPT_LIST_CHECKS, NULL, 0, "list the audit checks and exit", 4 },
+	{ "format", OPT_FORMAT, "FMT", 0, "audit output: table, json or prometheus", 4 },
+	{ "output-file", OPT_OUTPUT_FILE, "FILE", 0,
+	  "write the audit to FILE atomically (temp file + rename)", 4 },
+	{ NULL, 0, NULL, 0, "Other:", 5 },
 	{ "probe", OPT_PROBE, NULL, 0, "report what this kernel offers and exit", 3 },
 	{ "no-pagemap-scan", OPT_NO_PAGEMAP_SCAN, NULL, 0,
 	  "read pagemap entry by entry even where PAGEMAP_SCAN exists", 3 },
@@ -91,6 +122,36 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_PAGEMAP_SCAN: cli->no_pagemap_scan = true; break;
 	case OPT_LIST_COLUMNS: cli->mode = PI_MODE_LIST_COLUMNS; break;
 	case OPT_PROBE: cli->mode = PI_MODE_PROBE; break;
+	case OPT_WATCH:
+		cli->mode = PI_MODE_WATCH;
+		if (arg) {
+			char *end;
+			double secs = strtod(arg, &end);
+
+			if (*end || !(secs >= 0.01 && secs <= 86400))
+				argp_error(state, "bad --watch interval '%s'", arg);
+			cli->interval_ms = (unsigned int)(secs * 1000);
+		}
+		break;
+	case OPT_DURATION: {
+		char *end;
+
+		cli->duration_s = strtod(arg, &end);
+		if (*end || !(cli->duration_s > 0 && cli->duration_s <= 1e7))
+			argp_error(state, "bad --duration '%s'", arg);
+		break;
+	}
+	case OPT_FAIL_ON: cli->fail_on = arg; break;
+	case OPT_SAVE: cli->mode = PI_MODE_SAVE; cli->state_file = arg; break;
+	case OPT_DIFF: cli->mode = PI_MODE_DIFF; cli->state_file = arg; break;
+	case 'v': cli->verbose = true; break;
+	case OPT_AUDIT: cli->mode = PI_MODE_AUDIT; break;
+	case OPT_ALL: cli->all = true; break;
+	case OPT_CHECK: cli->checks = arg; break;
+	case OPT_SKIP: cli->skips = arg; break;
+	case OPT_LIST_CHECKS: cli->mode = PI_MODE_LIST_CHECKS; break;
+	case OPT_FORMAT: cli->format = arg; break;
+	case OPT_OUTPUT_FILE: cli->output_file = arg; break;
 	case OPT_SOURCE:
 		if (pi_source_from_name(arg, &cli->source) < 0)
 			argp_error(state, "unknown source '%s' (kpagepin, bpf, io_uring, none)", arg);
@@ -105,8 +166,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp argp = {
-	options, parse_opt, "[PID...]",
-	"Report which anonymous pages of processes are pinned (maybe for DMA) and "
+	.options = options,
+	.parser = parse_opt,
+	.args_doc = "[PID...]",
+	.doc = "Report which anonymous pages of processes are pinned (maybe for DMA) and "
 	"whether their mappings are intact.\vExit status: 0 ok, 1 findings, 2 trouble, 64 usage."
 };
 
@@ -294,7 +357,7 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 
 int main(int argc, char **argv)
 {
-	struct pi_cli cli = { .mode = PI_MODE_REPORT, .anon_only = true };
+	struct pi_cli cli = { .mode = PI_MODE_REPORT, .anon_only = true, .interval_ms = 1000 };
 	struct pi_sources src;
 	int rc, r;
 
@@ -316,6 +379,8 @@ int main(int argc, char **argv)
 	}
 	if (cli.mode == PI_MODE_LIST_COLUMNS)
 		return pi_list_columns(stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;
+	if (cli.mode == PI_MODE_LIST_CHECKS)
+		return pi_audit_list_checks(stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;
 	if (cli.mode == PI_MODE_PROBE) {
 		struct pi_probe pr;
 
@@ -336,7 +401,14 @@ int main(int argc, char **argv)
 			cli.bad_pid_arg = true;
 		}
 	}
-	if (!cli.npids) {
+	if (cli.all) {
+		r = pi_procsel_all(&cli.pids, &cli.npids, &cli.pids_cap);
+		if (r < 0) {
+			pi_errno(r, "cannot list processes");
+			return PI_EXIT_TROUBLE;
+		}
+	}
+	if (!cli.npids && !(cli.all && cli.mode == PI_MODE_AUDIT)) {
 		if (cli.bad_pid_arg)
 			return PI_EXIT_TROUBLE;
 		fprintf(stderr, "pininspect: no process given\n"
@@ -346,7 +418,13 @@ int main(int argc, char **argv)
 
 	if (pi_sources_open(&cli, &src) < 0)
 		return PI_EXIT_TROUBLE;
-	rc = inspect(&cli, &src);
+	switch (cli.mode) {
+	case PI_MODE_WATCH: rc = pi_watch_run(&cli, &src); break;
+	case PI_MODE_SAVE: rc = pi_save_run(&cli, &src); break;
+	case PI_MODE_DIFF: rc = pi_diff_run(&cli, &src); break;
+	case PI_MODE_AUDIT: rc = pi_audit_run(&cli, &src); break;
+	default: rc = inspect(&cli, &src); break;
+	}
 	pi_sources_close(&src);
 	free(cli.pids);
 	free(cli.commands);

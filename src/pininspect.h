@@ -22,9 +22,16 @@ enum pi_mode {
 	PI_MODE_REPORT,
 	PI_MODE_PROBE,
 	PI_MODE_LIST_COLUMNS,
+	PI_MODE_WATCH,		/* src/watch.c */
+	PI_MODE_SAVE,		/* src/watch.c: --save FILE */
+	PI_MODE_DIFF,		/* src/watch.c: --diff FILE */
+	PI_MODE_AUDIT,		/* src/audit.c */
+	PI_MODE_LIST_CHECKS,	/* src/audit.c */
 };
 
 #define PI_MAX_COLUMNS 32
+
+struct pi_sources;
 
 struct pi_cli {
 	enum pi_mode mode;
@@ -40,7 +47,28 @@ struct pi_cli {
 	pid_t *pids;
 	size_t npids, pids_cap;
 	bool bad_pid_arg;
+	bool all;			/* --all: every process that can hold pins */
+	bool verbose;
+	/* watch */
+	unsigned int interval_ms;	/* --watch[=SECS], default 1000 */
+	double duration_s;		/* --duration, 0 = until signal or targets exit */
+	const char *fail_on;		/* watch/diff: transitions; audit: severity */
+	const char *state_file;		/* --save / --diff FILE */
+	/* audit */
+	const char *checks;		/* --check=ID,... */
+	const char *skips;		/* --skip=ID,... */
+	const char *format;		/* --format=table|json|prometheus */
+	const char *output_file;	/* --output-file (atomic write) */
 };
+
+/* Modes other than the one-shot report; each returns an exit status. */
+int pi_watch_run(const struct pi_cli *cli, struct pi_sources *src);
+int pi_save_run(const struct pi_cli *cli, struct pi_sources *src);
+int pi_diff_run(const struct pi_cli *cli, struct pi_sources *src);
+int pi_audit_run(const struct pi_cli *cli, struct pi_sources *src);
+int pi_audit_list_checks(FILE *out);
+/* pids of every process, for --all (libproc2 on the host, a walk under --root) */
+int pi_procsel_all(pid_t **pids, size_t *n, size_t *cap);
 
 /* Sources opened once for the whole run */
 struct pi_sources {

@@ -74,3 +74,45 @@ int pi_procsel_by_command(const char *name, pid_t **pids, size_t *n, size_t *cap
 	procps_pids_unref(&info);
 	return r < 0 ? r : 0;
 }
+
+int pi_procsel_all(pid_t **pids, size_t *n, size_t *cap)
+{
+	enum pids_item items[] = { PIDS_ID_TGID };
+	struct pids_info *info = NULL;
+	struct pids_stack *stack;
+	int r;
+
+	if (!pi_root_is_host()) {
+		int fd = pi_root_open("proc", O_RDONLY | O_DIRECTORY);
+		struct dirent *de;
+		DIR *d;
+
+		if (fd < 0)
+			return fd;
+		d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			return -errno;
+		}
+		r = 0;
+		while ((de = readdir(d)) && r == 0) {
+			int pid;
+
+			if (pi_parse_pid(de->d_name, &pid) == 0)
+				r = add_pid(pid, pids, n, cap);
+		}
+		closedir(d);
+		return r;
+	}
+	r = procps_pids_new(&info, items, (int)ARRAY_SIZE(items));
+	if (r < 0)
+		return r;
+	while ((stack = procps_pids_get(info, PIDS_FETCH_TASKS_ONLY))) {
+		int tgid = PIDS_VAL(0, s_int, stack, info);
+
+		if (tgid != getpid() && (r = add_pid(tgid, pids, n, cap)) < 0)
+			break;
+	}
+	procps_pids_unref(&info);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install what pininspect needs to build and test on Debian 12 (as root).
+set -e
+PKGS="build-essential autoconf automake libtool pkg-config
+ libsmartcols-dev libkmod-dev libtracefs-dev libtraceevent-dev libproc2-dev
+ liburing-dev libbpf-dev bpftool clang llvm
+ jq python3 util-linux procps kmod
+ linux-headers-amd64 linux-image-amd64 linux-source-6.1
+ qemu-system-x86 busybox-static cpio xz-utils"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
