@@ -77,14 +77,13 @@ static int kpp_small_mapcount(struct page *page, struct folio *folio)
 
 static bool kpp_anon_exclusive(struct page *page, struct folio *folio)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
 	/*
-	 * Before 6.3 PageAnonExclusive() tests the page it is given; hugetlb
-	 * keeps the bit on the head page only.
+	 * hugetlb keeps the bit on the head page only; older
+	 * PageAnonExclusive() tests the page it is given, newer ones insist
+	 * on the head.  Ask the head on every version.
 	 */
 	if (folio_test_large(folio) && folio_test_hugetlb(folio))
 		page = &folio->page;
-#endif
 	return PageAnonExclusive(page);
 }
 

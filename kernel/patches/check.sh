@@ -1,0 +1,117 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: apply this series to Debian's linux-source-6.1 and compile the
+# objects it touches with Debian's config (not the whole kernel).
+#
+#   kernel/patches/check.sh
+#
+# Environment:
+#   KPP_SRC_TARBALL  default /usr/src/linux-source-6.1.tar.xz
+#   KPP_CONFIG       default newest /boot/config-6.1.*
+#   KPP_PATCH_WORK   default ${TMPDIR:-/var/tmp}/kpagepin-patches; the
+#                    unpacked pristine tree is cached there
+#   KPP_JOBS         make -j (default 2)
+#
+# Prints TAP; exits 0 when every step passed, 77 (skip) when the tarball
+# or config is missing.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+tarball=${KPP_SRC_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+work=${KPP_PATCH_WORK:-${TMPDIR:-/var/tmp}/kpagepin-patches}
+jobs=${KPP_JOBS:-2}
+config=${KPP_CONFIG:-}
+if [ -z "$config" ]; then
+	for f in /boot/config-6.1.*; do
+		[ -e "$f" ] && config=$f
+	done
+fi
+
+# Objects the series touches (mm/kpagepin.o needs CONFIG_KPAGEPIN=y).
+objs="mm/vmscan.o mm/migrate.o mm/compaction.o mm/mprotect.o
+      mm/huge_memory.o mm/memory.o mm/rmap.o mm/vmstat.o mm/kpagepin.o"
+
+skip() {
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+[ -r "$tarball" ] || skip "no $tarball (install linux-source-6.1)"
+[ -r "$config" ] || skip "no Debian 6.1 config (install linux-image-amd64 or set KPP_CONFIG)"
+
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); fail=1; echo "not ok $n - $*"; }
+finish() { echo "1..$n"; exit $fail; }
+
+mkdir -p "$work" || skip "cannot create $work"
+
+# Unpack once; every run patches a fresh hard-link copy (patch(1) replaces
+# files instead of writing through the links, so the cache stays pristine).
+pristine=$work/pristine
+if [ ! -f "$pristine/.unpacked" ]; then
+	rm -rf "$pristine"
+	mkdir -p "$pristine"
+	echo "# unpacking $tarball (once)"
+	tar -xJf "$tarball" -C "$pristine" --strip-components=1 ||
+		{ notok "unpack $tarball"; finish; }
+	touch "$pristine/.unpacked"
+fi
+tree=$work/tree
+rm -rf "$tree"
+cp -al "$pristine" "$tree" || { notok "copy the pristine tree"; finish; }
+
+for p in "$here"/0*.patch; do
+	name=$(basename "$p")
+	if patch -p1 -d "$tree" --dry-run -s -F0 <"$p" >"$work/$name.log" 2>&1 &&
+	   patch -p1 -d "$tree" -s -F0 <"$p" >>"$work/$name.log" 2>&1; then
+		ok "$name applies without fuzz"
+	else
+		sed 's/^/# /' "$work/$name.log"
+		notok "$name applies without fuzz"
+		finish
+	fi
+done
+
+if cmp -s "$tree/mm/kpagepin_abi.h" "$top/kernel/kpagepin/kpagepin_abi.h"; then
+	ok "mm/kpagepin_abi.h is the same file as kernel/kpagepin/kpagepin_abi.h"
+else
+	notok "mm/kpagepin_abi.h is the same file as kernel/kpagepin/kpagepin_abi.h"
+fi
+
+# Debian's config names its signing certificates in debian/certs, which the
+# source package does not carry; the objects here do not need them.
+cp "$config" "$tree/.config"
+(
+	cd "$tree" &&
+	scripts/config --set-str SYSTEM_TRUSTED_KEYS "" \
+		--set-str SYSTEM_REVOCATION_KEYS "" --enable KPAGEPIN &&
+	make -s olddefconfig
+) >"$work/config.log" 2>&1
+if grep -qx 'CONFIG_KPAGEPIN=y' "$tree/.config"; then
+	ok "olddefconfig from $(basename "$config") with CONFIG_KPAGEPIN=y"
+else
+	sed 's/^/# /' "$work/config.log"
+	notok "olddefconfig from $(basename "$config") with CONFIG_KPAGEPIN=y"
+	finish
+fi
+
+echo "# compiling $(echo $objs) (make -j$jobs)"
+# shellcheck disable=SC2086
+if make -C "$tree" -j"$jobs" $objs >"$work/build.log" 2>&1; then
+	ok "touched objects compile"
+	if grep -E '^mm/[^ ]*: (warning|error):' "$work/build.log" >"$work/warn.log"; then
+		sed 's/^/# /' "$work/warn.log"
+		notok "touched objects compile without warnings"
+	else
+		ok "touched objects compile without warnings"
+	fi
+else
+	tail -n 40 "$work/build.log" | sed 's/^/# /'
+	notok "touched objects compile"
+fi
+
+finish
