@@ -25,8 +25,10 @@
  *                                PPid Uid Gid)
  *   stat starttime|state|ppid V  stat fields 22, 3, 4 (default 1000, S, 1)
  *   maps TEXT                    one maps line, verbatim
+ *   vma START-END PERMS [OFFSET MM:mm INODE] [NAME]
  *   vma START-END PERMS [off=N] [dev=MM:mm] [inode=N] [NAME]
  *                                one maps line formatted as the kernel does
+ *                                (START, END, OFFSET in hex, 0x optional)
  *   pages VADDR COUNT [pfn=N] [step=N] [swap=TYPE:OFF] [raw=N] FLAG...
  *                                COUNT pagemap entries from VADDR; pfn= sets
  *                                bits 0-54 and "present", advancing by step
@@ -37,7 +39,8 @@
  *   fd N TEXT                    fd/N -> TEXT symlink
  *   fdinfo N [TEXT] <<TAG        fdinfo/N with the lines up to TAG (and the
  *                                fd/N -> TEXT symlink when TEXT is given)
- *   truncate pagemap VADDR       cut pagemap at VADDR's entry
+ *   truncate pagemap VADDR [+B]  cut pagemap at VADDR's entry (+B: B bytes,
+ *                                0-7, into it: a torn entry)
  *   omit FILE                    do not write maps, pagemap, status, stat,
  *                                comm, fd or fdinfo
  *   raw FILE TEXT | raw FILE <<TAG
@@ -58,7 +61,7 @@
  *                                  large head longterm_pinnable nopage bitN
  *   kpagepin-version TEXT          sys/kernel/debug/kpagepin/version
  *   kpagepin-stats <<TAG           sys/kernel/debug/kpagepin/stats
- *   truncate kpageflags|kpagecount|kpagepin PFN
+ *   truncate kpageflags|kpagecount|kpagepin PFN [+B]
  *   maxpfn N                       extend the PFN-indexed files to N entries
  * A PFN-indexed file exists only when a line names it ("kpageflags 0 0"
  * makes an empty one).
@@ -213,7 +216,7 @@ struct proc {
 	long		ppid;
 	struct runs	pagemap;
 	bool		pm_truncate;
-	uint64_t	pm_truncate_at;
+	uint64_t	pm_truncate_at;	/* bytes */
 	struct fdent	*fds;
 	size_t		nfds;
 	struct rawfile	*raws;
@@ -248,7 +251,7 @@ struct fixture {
 	struct runs	pfn[PF_NR];
 	bool		pfn_used[PF_NR];
 	bool		pfn_truncate[PF_NR];
-	uint64_t	pfn_truncate_at[PF_NR];
+	uint64_t	pfn_truncate_at[PF_NR];	/* bytes */
 	uint64_t	maxpfn;
 
 	bool		have_kpp_version;
@@ -703,6 +706,28 @@ static void do_maps(struct fixture *fx, char *args)
 		buf_putc(&pr->maps, '\n');
 }
 
+/*
+ * If ARGS starts with "OFFSET MM:mm INODE" (hex, hex:hex, decimal), take
+ * them and advance ARGS.
+ */
+static bool take_maps_columns(char **args, uint64_t *off, unsigned int *major,
+			      unsigned int *minor, uint64_t *inode)
+{
+	unsigned long long o, i;
+	unsigned int ma, mi;
+	int n = 0;
+
+	if (sscanf(*args, " %llx %x:%x %llu%n", &o, &ma, &mi, &i, &n) != 4 || !n ||
+	    ((*args)[n] && !isspace((unsigned char)(*args)[n])))
+		return false;
+	*off = o;
+	*major = ma;
+	*minor = mi;
+	*inode = i;
+	*args += n;
+	return true;
+}
+
 static void do_vma(struct fixture *fx, char *args)
 {
 	struct proc *pr = cur_proc(fx, "vma");
@@ -724,6 +749,9 @@ static void do_vma(struct fixture *fx, char *args)
 	if (strlen(perms) != 4)
 		fail(fx, "vma: PERMS looks like rw-p, not '%s'", perms);
 
+	/* the maps columns themselves: "00001000 fe:01 77" */
+	if (take_maps_columns(&args, &off, &major, &minor, &inode))
+		goto name;
 	for (;;) {
 		while (isspace((unsigned char)*args))
 			args++;
@@ -741,6 +769,7 @@ static void do_vma(struct fixture *fx, char *args)
 		}
 		break;
 	}
+name:
 	/* what show_vma_header_prefix() prints, trailing space included */
 	buf_printf(&line, "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64 " %02x:%02x %" PRIu64 " ",
 		   start, end, perms, off, major, minor, inode);
@@ -846,23 +875,34 @@ static void do_truncate(struct fixture *fx, char *args)
 {
 	char *what = need_token(fx, &args, "file to truncate");
 	uint64_t at = need_u64(fx, need_token(fx, &args, "VADDR or PFN"), "truncate");
+	char *tok = next_token(&args);
+	uint64_t extra = 0;
 	int i;
 
-	no_more(fx, &args);
+	/* "+N" cuts N bytes into the entry: a torn u64 */
+	if (tok) {
+		if (*tok != '+' || (extra = need_u64(fx, tok + 1, "truncate +BYTES")) > 7)
+			fail(fx, "truncate: expected +BYTES (0-7) after the entry, not '%s'", tok);
+		no_more(fx, &args);
+	}
 	if (!strcmp(what, "pagemap")) {
 		struct proc *pr = cur_proc(fx, "truncate pagemap");
 
 		if (at & ((1 << PAGE_SHIFT) - 1))
 			fail(fx, "truncate pagemap: 0x%" PRIx64 " is not page aligned", at);
+		if ((at >> PAGE_SHIFT) > INT64_MAX / 8 - 1)
+			fail(fx, "truncate pagemap: 0x%" PRIx64 " is out of range", at);
 		pr->pm_truncate = true;
-		pr->pm_truncate_at = at >> PAGE_SHIFT;
+		pr->pm_truncate_at = (at >> PAGE_SHIFT) * 8 + extra;
 		return;
 	}
 	for (i = 0; i < PF_NR; i++) {
 		if (!strcmp(what, pfnfile_names[i])) {
+			if (at > INT64_MAX / 8 - 1)
+				fail(fx, "truncate %s: PFN 0x%" PRIx64 " is out of range", what, at);
 			fx->pfn_used[i] = true;
 			fx->pfn_truncate[i] = true;
-			fx->pfn_truncate_at[i] = at;
+			fx->pfn_truncate_at[i] = at * 8 + extra;
 			return;
 		}
 	}
@@ -1096,11 +1136,18 @@ static void write_file(const struct fixture *fx, const char *path, const struct 
 	close(fd);
 }
 
+static void set_bytes(const struct fixture *fx, int fd, const char *path, uint64_t bytes)
+{
+	if (bytes > INT64_MAX || ftruncate(fd, (off_t)bytes))
+		fail_nolines("%s/%s: cannot make it %" PRIu64 " bytes long: %s",
+			     fx->outdir, path, bytes, strerror(errno ? errno : EFBIG));
+}
+
 static void set_size(const struct fixture *fx, int fd, const char *path, uint64_t entries)
 {
-	if (entries > INT64_MAX / 8 || ftruncate(fd, (off_t)(entries * 8)))
-		fail_nolines("%s/%s: cannot make it %" PRIu64 " entries long: %s",
-			     fx->outdir, path, entries, strerror(errno ? errno : EFBIG));
+	if (entries > INT64_MAX / 8)
+		fail_nolines("%s/%s: %" PRIu64 " entries are too many", fx->outdir, path, entries);
+	set_bytes(fx, fd, path, entries * 8);
 }
 
 /* Write the u64 runs sparsely; returns the entry count the file reaches. */
@@ -1364,7 +1411,7 @@ static void write_proc(struct fixture *fx, const struct proc *pr)
 		if (want > top)
 			set_size(fx, fd, path, want);
 		if (pr->pm_truncate)
-			set_size(fx, fd, path, pr->pm_truncate_at);
+			set_bytes(fx, fd, path, pr->pm_truncate_at);
 		close(fd);
 	}
 
@@ -1435,7 +1482,7 @@ static void write_global(struct fixture *fx)
 		if (fx->maxpfn > top)
 			set_size(fx, fd, path, fx->maxpfn);
 		if (fx->pfn_truncate[w])
-			set_size(fx, fd, path, fx->pfn_truncate_at[w]);
+			set_bytes(fx, fd, path, fx->pfn_truncate_at[w]);
 		close(fd);
 	}
 	if (fx->have_kpp_version)
@@ -1471,8 +1518,11 @@ int main(int argc, char **argv)
 	/* parse everything first: a bad description writes nothing */
 	parse(&fx);
 
-	if (mkdir(fx.outdir, 0755) && errno != EEXIST)
+	fx.outfd = open(*fx.outdir == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fx.outfd < 0)
 		fail_nolines("%s: %s", fx.outdir, strerror(errno));
+	mkdirs(&fx, fx.outdir, true);	/* like mkdir -p */
+	close(fx.outfd);
 	fx.outfd = open(fx.outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fx.outfd < 0)
 		fail_nolines("%s: %s", fx.outdir, strerror(errno));
