@@ -216,12 +216,10 @@ static void page_flags(const struct pi_page *pg, char *buf, size_t len)
 		strcpy(buf + len - 4, "...");
 }
 
+/* libsmartcols escapes control bytes and invalid multibyte text itself */
 static void set_cell(struct libscols_line *ln, size_t col, const char *text)
 {
-	char *esc = pi_escape_text(text);
-
-	if (esc)
-		scols_line_refer_data(ln, col, esc);
+	scols_line_set_data(ln, col, text);
 }
 
 static void fill_line(struct pi_report *rep, struct libscols_line *ln, const struct pi_proc *p,
@@ -381,6 +379,9 @@ static void json_summary(struct jsonwrt *w, const struct pi_proc *p, const struc
 	jw_u64(w, "not_pinned", s->counts[PI_V_NOT]);
 	jw_u64(w, "unknown", s->counts[PI_V_UNKNOWN]);
 	jw_u64(w, "pinned_kib", found_kib(s));
+	jw_u64(w, "pinned_not_exclusive", s->pinned_not_exclusive);
+	jw_u64(w, "pinned_not_present", s->pinned_not_present);
+	jw_u64(w, "holder_pages_not_pinned", s->holder_pages_not_pinned);
 	if (p->status.has_vmpin)
 		jw_bool(w, "vmpin_accounted", found_kib(s) == p->status.vmpin_kib);
 	else
@@ -463,6 +464,16 @@ static void print_summary_line(struct pi_report *rep, const struct pi_proc *p,
 	       s->counts[PI_V_PINNED], s->counts[PI_V_MAYBE], s->counts[PI_V_NOT],
 	       s->counts[PI_V_UNKNOWN]);
 	free(comm);
+	if (s->holder_pages_not_pinned)
+		printf("desync: %" PRIu64 " page(s) of registered buffers are mapped but not pinned:"
+		       " the pinned pages are elsewhere, device and CPU see different memory\n",
+		       s->holder_pages_not_pinned);
+	if (s->pinned_not_present)
+		printf("not mapped: %" PRIu64 " pinned or maybe-pinned page(s) of registered buffers"
+		       " are not present (swapped, migrating or unmapped)\n", s->pinned_not_present);
+	if (s->pinned_not_exclusive)
+		printf("COW hazard: %" PRIu64 " pinned or maybe-pinned page(s) are not AnonExclusive\n",
+		       s->pinned_not_exclusive);
 	if (!p->status.has_vmpin) {
 		printf("VmPin: not reported by this kernel\n");
 	} else if (found == p->status.vmpin_kib) {

@@ -6,6 +6,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +362,7 @@ int main(int argc, char **argv)
 	struct pi_sources src;
 	int rc, r;
 
+	setlocale(LC_ALL, "");
 	argp_err_exit_status = PI_EXIT_USAGE;
 	/* Reading other processes' page tables must never be granted by a setuid bit. */
 	if (getuid() != geteuid() || getgid() != getegid()) {

@@ -18,4 +18,25 @@
 /* Largest folio walked back to: a 16 GiB gigantic page */
 #define PI_BPF_MAX_FOLIO_PAGES	(1ULL << 22)
 
+#ifndef __bpf__
+#include <stddef.h>
+
+struct pi_pinsrc;
+
+/*
+ * Which BPF reader pi_pinsrc_bpf_open() uses: direct loads through
+ * bpf_rdonly_cast() (6.2+, about 2x faster) when the kernel has it, else
+ * bpf_probe_read_kernel. Tests force one to compare both.
+ */
+enum pi_bpf_reader {
+	PI_BPF_READER_AUTO,
+	PI_BPF_READER_PROBE,
+	PI_BPF_READER_FAST,
+};
+int pi_pinsrc_bpf_open_reader(struct pi_pinsrc **ret, enum pi_bpf_reader reader,
+			      char *why, size_t whylen);
+/* the reader a bpf source uses (PI_BPF_READER_PROBE or _FAST) */
+enum pi_bpf_reader pi_pinsrc_bpf_reader(const struct pi_pinsrc *src);
+#endif
+
 #endif

@@ -155,6 +155,109 @@ static __always_inline int test_flag(__u64 flags, __u32 bit)
 	return bit < 64 && ((flags >> bit) & 1);
 }
 
+/*
+ * What the entry is made of, whichever way it was read. Everything but
+ * flags and mapcount is the folio's (its head page and page[1]).
+ */
+struct pi_raw {
+	__u64 flags;		/* this page's flags */
+	__u64 hflags;		/* the head's flags */
+	__u64 mapping;
+	__u32 refcount;
+	int mapcount;		/* this page's _mapcount (-1 based), or a page type */
+	int pincount;
+	int entire;		/* entire (PMD) mapcount, -1 based */
+	int hugetlb;
+	int large, tail, has_pin;
+};
+
+static __always_inline __u64 sat24(__u64 v)
+{
+	return v > KPP_COUNT_MAX ? KPP_COUNT_MAX : v;
+}
+
+static __always_inline __u64 compose(const struct pi_raw *r)
+{
+	__u32 pg_ae = bpf_core_enum_value(enum pageflags___pi, PG_anon_exclusive___pi);
+	__u64 e = sat24(r->refcount) << KPP_REFCOUNT_SHIFT;
+	__u32 pins = 0;
+	int anon = r->mapping & 1;	/* PAGE_MAPPING_ANON */
+	int ae_bit;
+
+	if (anon)
+		e |= KPP_F_ANON;
+	if (r->large) {
+		e |= KPP_F_LARGE;
+		if (!r->tail)
+			e |= KPP_F_HEAD;
+		if (r->has_pin) {
+			pins = r->pincount > 0 ? r->pincount : 0;
+			e |= KPP_F_PIN_EXACT;
+			if (pins)
+				e |= KPP_F_MAYBE_PINNED;
+		} else if (r->refcount >= KPP_PIN_BIAS) {
+			e |= KPP_F_MAYBE_PINNED;
+		}
+		/*
+		 * hugetlb keeps AnonExclusive on the head; THP per page for PTE
+		 * mappings, and on the head for the PMD mapping
+		 * (__folio_add_anon_rmap(), RMAP_LEVEL_PMD)
+		 */
+		if (r->hugetlb)
+			ae_bit = test_flag(r->hflags, pg_ae);
+		else
+			ae_bit = test_flag(r->flags, pg_ae) ||
+				 (r->entire >= 0 && test_flag(r->hflags, pg_ae));
+	} else {
+		/* below -1 the field holds a page type, not a mapcount */
+		__u32 mapcount = r->mapcount >= -1 ? r->mapcount + 1 : 0;
+
+		if (r->refcount >= KPP_PIN_BIAS) {
+			e |= KPP_F_MAYBE_PINNED;
+			pins = r->refcount > mapcount ? (r->refcount - mapcount) / KPP_PIN_BIAS : 0;
+		}
+		ae_bit = test_flag(r->flags, pg_ae);
+	}
+	if (anon && ae_bit)
+		e |= KPP_F_ANON_EXCLUSIVE;
+	e |= sat24(pins) << KPP_PINCOUNT_SHIFT;
+	return e;
+}
+
+/*
+ * The struct page address of a PFN, or 0 for none. A fault costs about a
+ * microsecond: the last 4 KiB page of the memory map that faulted (a hole)
+ * is remembered and PFNs that fall in it are skipped.
+ */
+static __always_inline __u64 page_ptr(__u64 pfn, __u32 sz)
+{
+	__u64 base = vmemmap_base, ptr;
+
+	if (sz < 32 || sz > PI_BPF_MAX_PAGE_SIZE || pfn >= PI_BPF_MAX_PFN || !base)
+		return 0;
+	ptr = base + pfn * sz;
+	if ((ptr & ~4095ULL) == hole_page || ((ptr + sz - 1) & ~4095ULL) == hole_page)
+		return 0;
+	return ptr;
+}
+
+static __always_inline void note_hole(__u64 ptr, __u32 sz)
+{
+	hole_page = ptr & ~4095ULL;
+	if ((ptr & ~4095ULL) != ((ptr + sz - 1) & ~4095ULL) &&
+	    !bpf_probe_read_kernel(pgbuf, 8, (void *)ptr))
+		hole_page = (ptr + sz - 1) & ~4095ULL;
+}
+
+/* a head must be a struct page of the same array, before us, close */
+static __always_inline int head_ok(__u64 head, __u64 ptr, __u32 sz)
+{
+	return head < ptr && head >= vmemmap_base && (head - vmemmap_base) % sz == 0 &&
+	       (ptr - head) / sz < PI_BPF_MAX_FOLIO_PAGES;
+}
+
+/* ---- portable reader: bpf_probe_read_kernel into scratch copies ---- */
+
 /* hd holds the head page and page[1] */
 static __always_inline int folio_is_hugetlb(const __u64 *hd, __u32 sz)
 {
@@ -179,117 +282,60 @@ static __always_inline int folio_is_hugetlb(const __u64 *hd, __u32 sz)
 	return 0;
 }
 
-/* the folio is mapped by a PMD somewhere (entire mapcount, -1 based) */
-static __always_inline int folio_entire_mapped(const __u64 *hd, __u32 sz)
+/* entire (PMD) mapcount, -1 based; -1 when unknown */
+static __always_inline int folio_entire(const __u64 *hd, __u32 sz)
 {
 	if (bpf_core_field_exists(struct folio___pi, _entire_mapcount))
-		return (int)rd32(hd, bpf_core_field_offset(struct folio___pi, _entire_mapcount)) >= 0;
+		return (int)rd32(hd, bpf_core_field_offset(struct folio___pi, _entire_mapcount));
 	if (bpf_core_field_exists(struct page___cpin, compound_mapcount))
-		return (int)rd32(hd, sz + bpf_core_field_offset(struct page___cpin, compound_mapcount)) >= 0;
-	return 0;
-}
-
-static __always_inline __u64 sat24(__u64 v)
-{
-	return v > KPP_COUNT_MAX ? KPP_COUNT_MAX : v;
+		return (int)rd32(hd, sz + bpf_core_field_offset(struct page___cpin, compound_mapcount));
+	return -1;
 }
 
 static __u64 pi_entry(__u64 pfn)
 {
 	__u32 sz = bpf_core_type_size(struct page);
-	__u32 foff = flags_off();
-	__u64 base = vmemmap_base, ptr, head, flags, hflags, ch, e = 0;
-	__u32 refcount, pins = 0, pg_head, pg_ae, pinoff;
-	int large, tail, anon, ae_bit;
+	__u32 foff = flags_off(), pinoff;
+	__u64 ptr = page_ptr(pfn, sz), head, ch;
+	struct pi_raw r = {};
 	const __u64 *hd;
 
-	if (sz < 32 || sz > PI_BPF_MAX_PAGE_SIZE || pfn >= PI_BPF_MAX_PFN || !base)
-		return KPP_F_NOPAGE;
-	ptr = base + pfn * sz;
-	/*
-	 * A fault costs about a microsecond: remember the last 4 KiB page of
-	 * the memory map that faulted (a hole) and skip PFNs that fall in it.
-	 */
-	if ((ptr & ~4095ULL) == hole_page || ((ptr + sz - 1) & ~4095ULL) == hole_page)
+	if (!ptr)
 		return KPP_F_NOPAGE;
 	if (bpf_probe_read_kernel(pgbuf, sz, (void *)ptr)) {
-		hole_page = ptr & ~4095ULL;
-		if ((ptr & ~4095ULL) != ((ptr + sz - 1) & ~4095ULL) &&
-		    !bpf_probe_read_kernel(pgbuf, 8, (void *)ptr))
-			hole_page = (ptr + sz - 1) & ~4095ULL;
+		note_hole(ptr, sz);
 		return KPP_F_NOPAGE;
 	}
-	flags = rd64(pgbuf, foff);
-	if (flags == ~0ULL)		/* poisoned, uninitialised memmap */
+	r.flags = rd64(pgbuf, foff);
+	if (r.flags == ~0ULL)		/* poisoned, uninitialised memmap */
 		return KPP_F_NOPAGE;
-
-	pg_head = bpf_core_enum_value(enum pageflags___pi, PG_head___pi);
-	pg_ae = bpf_core_enum_value(enum pageflags___pi, PG_anon_exclusive___pi);
+	r.mapcount = (int)rd32(pgbuf, bpf_core_field_offset(struct page___pi, _mapcount));
 	ch = rd64(pgbuf, bpf_core_field_offset(struct page___pi, compound_head));
-	tail = ch & 1;
+	r.tail = ch & 1;
 	hd = pgbuf;
-	head = ptr;
-	if (tail) {
+	if (r.tail) {
 		head = ch - 1;
-		/* a head must be a struct page of the same array, before us, close */
-		if (head >= ptr || head < base || (head - base) % sz ||
-		    (ptr - head) / sz >= PI_BPF_MAX_FOLIO_PAGES)
-			return KPP_F_NOPAGE;
-		if (bpf_probe_read_kernel(hdbuf, 2 * sz, (void *)head))
+		if (!head_ok(head, ptr, sz) || bpf_probe_read_kernel(hdbuf, 2 * sz, (void *)head))
 			return KPP_F_NOPAGE;
 		hd = hdbuf;
 	}
-	hflags = rd64(hd, foff);
-	large = tail || test_flag(hflags, pg_head);
+	r.hflags = rd64(hd, foff);
+	r.large = r.tail || test_flag(r.hflags, bpf_core_enum_value(enum pageflags___pi, PG_head___pi));
 	/* a head: its page[1] too (pin count, hugetlb, entire mapcount) */
-	if (large && !tail && bpf_probe_read_kernel(pgbuf, 2 * sz, (void *)ptr))
+	if (r.large && !r.tail && bpf_probe_read_kernel(pgbuf, 2 * sz, (void *)ptr))
 		return KPP_F_NOPAGE;
-	refcount = rd32(hd, bpf_core_field_offset(struct page___pi, _refcount));
-	anon = rd64(hd, bpf_core_field_offset(struct page___pi, mapping)) & 1;	/* PAGE_MAPPING_ANON */
-
-	e = sat24(refcount) << KPP_REFCOUNT_SHIFT;
-	if (anon)
-		e |= KPP_F_ANON;
-	if (large) {
-		e |= KPP_F_LARGE;
-		if (!tail)
-			e |= KPP_F_HEAD;
+	r.refcount = rd32(hd, bpf_core_field_offset(struct page___pi, _refcount));
+	r.mapping = rd64(hd, bpf_core_field_offset(struct page___pi, mapping));
+	if (r.large) {
 		pinoff = pincount_off(sz);
 		if (pinoff && pinoff + 4 <= 2 * sz) {
-			int pc = (int)rd32(hd, pinoff);
-
-			pins = pc > 0 ? pc : 0;
-			e |= KPP_F_PIN_EXACT;
-			if (pins)
-				e |= KPP_F_MAYBE_PINNED;
-		} else if (refcount >= KPP_PIN_BIAS) {
-			e |= KPP_F_MAYBE_PINNED;
+			r.pincount = (int)rd32(hd, pinoff);
+			r.has_pin = 1;
 		}
-		/*
-		 * hugetlb keeps AnonExclusive on the head; THP per page for PTE
-		 * mappings, and on the head for the PMD mapping
-		 * (__folio_add_anon_rmap(), RMAP_LEVEL_PMD)
-		 */
-		if (folio_is_hugetlb(hd, sz))
-			ae_bit = test_flag(hflags, pg_ae);
-		else
-			ae_bit = test_flag(flags, pg_ae) ||
-				 (folio_entire_mapped(hd, sz) && test_flag(hflags, pg_ae));
-	} else {
-		int mc = (int)rd32(pgbuf, bpf_core_field_offset(struct page___pi, _mapcount));
-		/* below -1 the field holds a page type, not a mapcount */
-		__u32 mapcount = mc >= -1 ? mc + 1 : 0;
-
-		if (refcount >= KPP_PIN_BIAS) {
-			e |= KPP_F_MAYBE_PINNED;
-			pins = refcount > mapcount ? (refcount - mapcount) / KPP_PIN_BIAS : 0;
-		}
-		ae_bit = test_flag(flags, pg_ae);
+		r.hugetlb = folio_is_hugetlb(hd, sz);
+		r.entire = folio_entire(hd, sz);
 	}
-	if (anon && ae_bit)
-		e |= KPP_F_ANON_EXCLUSIVE;
-	e |= sat24(pins) << KPP_PINCOUNT_SHIFT;
-	return e;
+	return compose(&r);
 }
 
 static long pi_one(__u32 i, void *ctx)
@@ -310,5 +356,96 @@ int pi_read(void *ctx)
 	if (n > PI_BPF_BATCH)
 		return -7;	/* -E2BIG */
 	bpf_loop(n, pi_one, NULL, 0);
+	return 0;
+}
+
+/* ---- fast reader (6.2+): direct loads through bpf_rdonly_cast() ---- */
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+static __always_inline __u64 page_flags(const void *p)
+{
+	if (bpf_core_field_exists(struct page___new, flags))
+		return ((const struct page___new *)p)->flags.f;
+	return ((const struct page___old *)p)->flags;
+}
+
+static __u64 pi_entry_fast(__u64 pfn)
+{
+	__u32 sz = bpf_core_type_size(struct page);
+	__u64 ptr = page_ptr(pfn, sz), head, ch, probe;
+	const struct page___pi *p, *h;
+	const struct folio___pi *f;
+	struct pi_raw r = {};
+
+	if (!ptr)
+		return KPP_F_NOPAGE;
+	p = bpf_rdonly_cast((void *)ptr, bpf_core_type_id_kernel(struct page));
+	/* a load that faults reads as 0: tell a hole from a zeroed page */
+	r.flags = page_flags(p);
+	ch = p->compound_head;
+	r.refcount = p->_refcount.counter;
+	if (!r.flags && !ch && !r.refcount && bpf_probe_read_kernel(&probe, sizeof(probe), (void *)ptr)) {
+		note_hole(ptr, sz);
+		return KPP_F_NOPAGE;
+	}
+	if (r.flags == ~0ULL)
+		return KPP_F_NOPAGE;
+	r.mapcount = p->_mapcount.counter;
+	r.tail = ch & 1;
+	h = p;
+	head = ptr;
+	if (r.tail) {
+		head = ch - 1;
+		if (!head_ok(head, ptr, sz))
+			return KPP_F_NOPAGE;
+		h = bpf_rdonly_cast((void *)head, bpf_core_type_id_kernel(struct page));
+		r.refcount = h->_refcount.counter;
+	}
+	r.hflags = page_flags(h);
+	r.large = r.tail || test_flag(r.hflags, bpf_core_enum_value(enum pageflags___pi, PG_head___pi));
+	r.mapping = (__u64)h->mapping;
+	if (r.large) {
+		f = bpf_rdonly_cast((void *)head, bpf_core_type_id_kernel(struct folio___pi));
+		if (bpf_core_field_exists(struct folio___pi, _pincount)) {
+			r.pincount = f->_pincount.counter;
+			r.has_pin = 1;
+		}
+		r.entire = -1;
+		if (bpf_core_field_exists(struct folio___pi, _entire_mapcount))
+			r.entire = f->_entire_mapcount.counter;
+		if (bpf_core_enum_value_exists(enum pagetype___pi, PGTY_hugetlb___pi))
+			r.hugetlb = (h->page_type >> 24) ==
+				    bpf_core_enum_value(enum pagetype___pi, PGTY_hugetlb___pi);
+		else if (bpf_core_enum_value_exists(enum pageflags___pi, PG_hugetlb___pi) &&
+			 bpf_core_field_exists(struct folio___pi, _flags_1))
+			r.hugetlb = test_flag(f->_flags_1,
+					      bpf_core_enum_value(enum pageflags___pi, PG_hugetlb___pi));
+		else if (bpf_core_enum_value_exists(enum compound_dtor_id___pi, HUGETLB_PAGE_DTOR___pi) &&
+			 bpf_core_field_exists(struct folio___pi, _folio_dtor))
+			r.hugetlb = f->_folio_dtor ==
+				    bpf_core_enum_value(enum compound_dtor_id___pi, HUGETLB_PAGE_DTOR___pi);
+	}
+	return compose(&r);
+}
+
+static long pi_one_fast(__u32 i, void *ctx)
+{
+	if (i >= PI_BPF_BATCH)
+		return 1;
+	out[i] = pi_entry_fast(pfns[i]);
+	return 0;
+}
+
+SEC("syscall")
+int pi_read_fast(void *ctx)
+{
+	__u32 n = batch_count;
+
+	page_struct_size = bpf_core_type_size(struct page);
+	hole_page = 0;
+	if (n > PI_BPF_BATCH)
+		return -7;	/* -E2BIG */
+	bpf_loop(n, pi_one_fast, NULL, 0);
 	return 0;
 }

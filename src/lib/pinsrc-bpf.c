@@ -46,11 +46,13 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pininspect/pinsrc.h"
+#include "src/bpf/pinsrc-bpf.h"
 
 __attribute__((format(printf, 3, 4)))
 static void set_why(char *why, size_t whylen, const char *fmt, ...)
@@ -66,11 +68,24 @@ static void set_why(char *why, size_t whylen, const char *fmt, ...)
 
 #ifndef HAVE_BPF
 
-int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
+int pi_pinsrc_bpf_open_reader(struct pi_pinsrc **ret, enum pi_bpf_reader reader,
+			      char *why, size_t whylen)
 {
 	(void)ret;
+	(void)reader;
 	set_why(why, whylen, "built without bpf support");
 	return -EOPNOTSUPP;
+}
+
+enum pi_bpf_reader pi_pinsrc_bpf_reader(const struct pi_pinsrc *src)
+{
+	(void)src;
+	return PI_BPF_READER_AUTO;
+}
+
+int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
+{
+	return pi_pinsrc_bpf_open_reader(ret, PI_BPF_READER_AUTO, why, whylen);
 }
 
 #else /* HAVE_BPF */
@@ -82,7 +97,7 @@ int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
-#include "src/bpf/pinsrc-bpf.h"
+#include <sys/utsname.h>
 #include "pinsrc.skel.h"
 
 #define PROBE_PAGES	64
@@ -92,6 +107,7 @@ int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
 struct bpf_src {
 	struct pinsrc_bpf *skel;
 	int prog_fd;
+	enum pi_bpf_reader reader;
 };
 
 /* libbpf's messages: the library never prints; keep the last warning for why */
@@ -313,7 +329,45 @@ static int vote_base(int map_fd, const uint64_t *pfns, size_t page_size, uint64_
 	return 0;
 }
 
-int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
+/* bpf_rdonly_cast() exists from 6.2 */
+static bool kernel_has_rdonly_cast(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 2);
+}
+
+static int load_skel(struct pinsrc_bpf **ret, bool fast)
+{
+	struct pinsrc_bpf *skel;
+	int r;
+
+	skel = pinsrc_bpf__open();
+	if (!skel)
+		return -errno;
+	skel->rodata->target_tgid = (uint32_t)getpid();
+	bpf_program__set_autoload(skel->progs.pi_read_fast, fast);
+	r = pinsrc_bpf__load(skel);
+	if (r < 0) {
+		pinsrc_bpf__destroy(skel);
+		return r;
+	}
+	*ret = skel;
+	return 0;
+}
+
+enum pi_bpf_reader pi_pinsrc_bpf_reader(const struct pi_pinsrc *src)
+{
+	const struct bpf_src *b = src && src->kind == PI_SRC_BPF ? src->priv : NULL;
+
+	return b ? b->reader : PI_BPF_READER_AUTO;
+}
+
+int pi_pinsrc_bpf_open_reader(struct pi_pinsrc **ret, enum pi_bpf_reader reader,
+			      char *why, size_t whylen)
 {
 	libbpf_print_fn_t old_print;
 	struct pinsrc_bpf *skel = NULL;
@@ -322,7 +376,8 @@ int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
 	uint64_t pfns[PROBE_PAGES], ent[PROBE_PAGES], base = 0;
 	void *mem = NULL;
 	size_t page_size, good = 0, npfn = 0;
-	int r;
+	bool fast;
+	int r, prog_fd;
 
 	if (why && whylen)
 		why[0] = '\0';
@@ -335,24 +390,27 @@ int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
 	libbpf_last[0] = '\0';
 	old_print = libbpf_set_print(libbpf_quiet);
 
-	skel = pinsrc_bpf__open();
-	if (!skel) {
-		r = -errno;
-		set_why(why, whylen, "cannot open the BPF object: %s", strerror(-r));
-		goto out;
+	fast = reader == PI_BPF_READER_FAST ||
+	       (reader == PI_BPF_READER_AUTO && kernel_has_rdonly_cast());
+	r = load_skel(&skel, fast);
+	if (r < 0 && fast && reader == PI_BPF_READER_AUTO) {
+		/* a kernel without bpf_rdonly_cast() for syscall programs */
+		fast = false;
+		libbpf_last[0] = '\0';
+		r = load_skel(&skel, false);
 	}
-	skel->rodata->target_tgid = (uint32_t)getpid();
-	r = pinsrc_bpf__load(skel);
 	if (r < 0) {
 		explain_load(r, why, whylen);
 		goto out;
 	}
+	prog_fd = bpf_program__fd(fast ? skel->progs.pi_read_fast : skel->progs.pi_read);
+
 	/* sizeof(struct page) of this kernel (CO-RE): run the reader on nothing */
 	skel->bss->batch_count = 0;
 	{
 		LIBBPF_OPTS(bpf_test_run_opts, opts);
 
-		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.pi_read), &opts) < 0) {
+		if (bpf_prog_test_run_opts(prog_fd, &opts) < 0) {
 			r = -errno;
 			set_why(why, whylen, "BPF_PROG_TEST_RUN of a syscall program failed: %s", strerror(-r));
 			goto out;
@@ -379,7 +437,8 @@ int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
 		goto out;
 	}
 	b->skel = skel;
-	b->prog_fd = bpf_program__fd(skel->progs.pi_read);
+	b->prog_fd = prog_fd;
+	b->reader = fast ? PI_BPF_READER_FAST : PI_BPF_READER_PROBE;
 	skel->bss->vmemmap_base = base;
 	src->kind = PI_SRC_BPF;
 	src->priv = b;
@@ -415,6 +474,11 @@ out:
 	pinsrc_bpf__destroy(skel);
 	libbpf_set_print(old_print);
 	return r;
+}
+
+int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
+{
+	return pi_pinsrc_bpf_open_reader(ret, PI_BPF_READER_AUTO, why, whylen);
 }
 
 #endif /* HAVE_BPF */

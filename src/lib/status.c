@@ -114,13 +114,23 @@ int pi_status_parse(const char *buf, size_t len, struct pi_status *ret)
 
 int pi_status_read(pid_t pid, struct pi_status *ret)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
+	_cleanup_free_ char *buf = NULL, *comm = NULL;
+	size_t len, clen;
 	int r = pi_root_readf(&buf, &len, "proc/%d/status", (int)pid);
 
 	if (r < 0)
 		return r;
-	return pi_status_parse(buf, len, ret);
+	r = pi_status_parse(buf, len, ret);
+	if (r < 0)
+		return r;
+	/* status escapes the name (\\, \e, \n); comm has the raw bytes */
+	if (pi_root_readf(&comm, &clen, "proc/%d/comm", (int)pid) == 0) {
+		if (clen && comm[clen - 1] == '\n')
+			comm[--clen] = '\0';
+		if (clen < sizeof(ret->name) && !memchr(comm, '\0', clen))
+			memcpy(ret->name, comm, clen + 1);
+	}
+	return 0;
 }
 
 int pi_stat_parse_starttime(const char *buf, size_t len, uint64_t *ret)
