@@ -813,16 +813,16 @@ static int print_ready(struct pinload *pl)
 
 	printf("{\"pid\": %d, \"buffers\": [", (int)getpid());
 	for (i = 0; i < pl->nbufs; i++)
-		printf("%s{\"addr\": \"%p\", \"len\": %zu}", i ? ", " : "",
-		       (void *)pl->bufs[i].addr, pl->bufs[i].len);
+		printf("%s{\"addr\": \"0x%" PRIxPTR "\", \"len\": %zu}", i ? ", " : "",
+		       (uintptr_t)pl->bufs[i].addr, pl->bufs[i].len);
 	fputs("], \"vmpin_kib\": ", stdout);
 	print_vmpin(read_vmpin());
 	printf(", \"ring_fd\": %d, \"areas\": [", pl->ring.ring_fd);
 	for (i = 0; i < pl->nareas; i++) {
 		const struct area *ar = &pl->areas[i];
 
-		printf("%s{\"kind\": \"%s\", \"addr\": \"%p\", \"len\": %zu, \"thp_kib\": %ld}",
-		       i ? ", " : "", area_kind_names[ar->kind], (void *)ar->addr,
+		printf("%s{\"kind\": \"%s\", \"addr\": \"0x%" PRIxPTR "\", \"len\": %zu, \"thp_kib\": %ld}",
+		       i ? ", " : "", area_kind_names[ar->kind], (uintptr_t)ar->addr,
 		       ar->len, read_thp_kib(ar->addr));
 	}
 	fputs("]}\n", stdout);
@@ -905,8 +905,8 @@ static int run_action(struct pinload *pl, const struct action *act,
 			return -ENOENT;
 		}
 		buf_pages(pl, b, &start, &end);
-		snprintf(extra, extrasz, ", \"buffer\": %u, \"addr\": \"%p\", \"len\": %zu",
-			 act->buf, (void *)b->addr, b->len);
+		snprintf(extra, extrasz, ", \"buffer\": %u, \"addr\": \"0x%" PRIxPTR "\", \"len\": %zu",
+			 act->buf, (uintptr_t)b->addr, b->len);
 	}
 
 	switch (act->type) {
@@ -938,8 +938,9 @@ static int run_action(struct pinload *pl, const struct action *act,
 		old = b->addr;
 		b->addr = to + ((uintptr_t)b->addr - start);
 		snprintf(extra, extrasz,
-			 ", \"buffer\": %u, \"old_addr\": \"%p\", \"addr\": \"%p\", \"len\": %zu",
-			 act->buf, (void *)old, (void *)b->addr, b->len);
+			 ", \"buffer\": %u, \"old_addr\": \"0x%" PRIxPTR "\", \"addr\": \"0x%" PRIxPTR
+			 "\", \"len\": %zu",
+			 act->buf, (uintptr_t)old, (uintptr_t)b->addr, b->len);
 		return 0;
 	}
 
@@ -1134,6 +1135,16 @@ int main(int argc, char **argv)
 
 	parse_args(&pl, argc, argv);
 	pl.page = sysconf(_SC_PAGESIZE);
+
+	/*
+	 * A closed stdin would hand fd 0 to the signalfd or the ring, and
+	 * polling "stdin" would poll those: put /dev/null there (EOF).
+	 */
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd)
+			return EXIT_FAILURE;
+	}
 
 	/* root may pin any amount; others stay within their memlock limit */
 	if (geteuid() == 0) {
