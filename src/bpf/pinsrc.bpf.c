@@ -380,7 +380,7 @@ static __u64 pi_entry_fast(__u64 pfn)
 
 	if (!ptr)
 		return KPP_F_NOPAGE;
-	p = bpf_rdonly_cast((void *)ptr, bpf_core_type_id_kernel(struct page));
+	p = bpf_rdonly_cast((void *)ptr, 0);
 	/* a load that faults reads as 0: tell a hole from a zeroed page */
 	r.flags = page_flags(p);
 	ch = p->compound_head;
@@ -399,14 +399,14 @@ static __u64 pi_entry_fast(__u64 pfn)
 		head = ch - 1;
 		if (!head_ok(head, ptr, sz))
 			return KPP_F_NOPAGE;
-		h = bpf_rdonly_cast((void *)head, bpf_core_type_id_kernel(struct page));
+		h = bpf_rdonly_cast((void *)head, 0);
 		r.refcount = h->_refcount.counter;
 	}
 	r.hflags = page_flags(h);
 	r.large = r.tail || test_flag(r.hflags, bpf_core_enum_value(enum pageflags___pi, PG_head___pi));
 	r.mapping = (__u64)h->mapping;
 	if (r.large) {
-		f = bpf_rdonly_cast((void *)head, bpf_core_type_id_kernel(struct folio___pi));
+		f = bpf_rdonly_cast((void *)head, 0);
 		if (bpf_core_field_exists(struct folio___pi, _pincount)) {
 			r.pincount = f->_pincount.counter;
 			r.has_pin = 1;

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <liburing.h>
 #include "pininspect/pinsrc.h"
+#include "src/bpf/pinsrc-bpf.h"
 
 #define NPAGES		64	/* 4k buffer; the first NREG are registered */
 #define NREG		32
@@ -239,7 +240,7 @@ out:
 	free(kpf);
 }
 
-static void measure(struct pi_pinsrc *src)
+static void measure(struct pi_pinsrc *src, const char *label)
 {
 	const size_t n = 1 << 20;
 	uint64_t *pfns = malloc(n * 8), *ent = malloc(n * 8);
@@ -255,28 +256,60 @@ static void measure(struct pi_pinsrc *src)
 		for (size_t i = 0; i < n; i++)
 			pfns[i] = start + i;
 		t = now();
-		ok(pi_pinsrc_read(src, pfns, n, ent) == 0, "read 1M sequential PFNs from %#" PRIx64, start);
+		ok(pi_pinsrc_read(src, pfns, n, ent) == 0, "%s: read 1M sequential PFNs from %#" PRIx64, label, start);
 		t = now() - t;
 		nopage = 0;
 		for (size_t i = 0; i < n; i++)
 			nopage += !!(ent[i] & KPP_F_NOPAGE);
-		printf("# 1M sequential PFNs from %#" PRIx64 ": %.1f ms, %.1f ns/PFN, %zu NOPAGE\n",
-		       start, t * 1e3, t * 1e9 / n, nopage);
+		printf("# %s: 1M sequential PFNs from %#" PRIx64 ": %.1f ms, %.1f ns/PFN, %zu NOPAGE\n",
+		       label, start, t * 1e3, t * 1e9 / n, nopage);
 	}
 	nopage = 0;
 	srandom(1);
 	for (size_t i = 0; i < n; i++)
 		pfns[i] = (uint64_t)random() % maxpfn;
 	t = now();
-	ok(pi_pinsrc_read(src, pfns, n, ent) == 0, "read 1M random PFNs");
+	ok(pi_pinsrc_read(src, pfns, n, ent) == 0, "%s: read 1M random PFNs", label);
 	t = now() - t;
 	for (size_t i = 0; i < n; i++)
 		nopage += !!(ent[i] & KPP_F_NOPAGE);
-	printf("# 1M random PFNs below %" PRIu64 ": %.1f ms, %.1f ns/PFN, %zu NOPAGE\n",
-	       maxpfn, t * 1e3, t * 1e9 / n, nopage);
+	printf("# %s: 1M random PFNs below %" PRIu64 ": %.1f ms, %.1f ns/PFN, %zu NOPAGE\n",
+	       label, maxpfn, t * 1e3, t * 1e9 / n, nopage);
 out:
 	free(pfns);
 	free(ent);
+}
+
+/* the probe_read reader and the one open() chose agree (racy: allow a few) */
+static void compare_readers(struct pi_pinsrc *src, struct pi_pinsrc *probe, uint64_t npfn)
+{
+	uint64_t *pfns = malloc(npfn * 8), *a = malloc(npfn * 8), *b = malloc(npfn * 8);
+	size_t bad = 0, pages = 0;
+
+	if (!pfns || !a || !b) {
+		ok(0, "readers agree: out of memory");
+		goto out;
+	}
+	for (uint64_t i = 0; i < npfn; i++)
+		pfns[i] = i;
+	if (pi_pinsrc_read(src, pfns, npfn, a) < 0 || pi_pinsrc_read(probe, pfns, npfn, b) < 0) {
+		ok(0, "readers agree: read");
+		goto out;
+	}
+	for (uint64_t i = 0; i < npfn; i++) {
+		pages += !(b[i] & KPP_F_NOPAGE);
+		if (a[i] != b[i]) {
+			if (bad < 3)
+				printf("# pfn %#" PRIx64 ": %#" PRIx64 " vs probe %#" PRIx64 "\n", i, a[i], b[i]);
+			bad++;
+		}
+	}
+	ok(pages > 1000 && bad * 1000 <= npfn, "readers agree on %zu of %" PRIu64 " PFNs (%zu pages)",
+	   (size_t)npfn - bad, npfn, pages);
+out:
+	free(pfns);
+	free(a);
+	free(b);
 }
 
 int main(void)
@@ -307,8 +340,9 @@ int main(void)
 		printf("1..0 # SKIP io_uring unavailable: %s\n", strerror(-r));
 		return 0;
 	}
-	printf("1..21\n");
-	printf("# pi_pinsrc_bpf_open: %.1f ms\n", t * 1e3);
+	printf("1..27\n");
+	printf("# pi_pinsrc_bpf_open: %.1f ms, reader %s\n", t * 1e3,
+	       pi_pinsrc_bpf_reader(src) == PI_BPF_READER_FAST ? "bpf_rdonly_cast" : "bpf_probe_read_kernel");
 	ok(src->kind == PI_SRC_BPF, "source kind is bpf");
 
 	buf = mmap(NULL, NPAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -366,7 +400,24 @@ int main(void)
 	ok(r == 0 && (ent & KPP_F_NOPAGE), "PFN 2^39 (no memory there) reads as NOPAGE");
 
 	check_vs_kpageflags(src, 1 << 20);
-	measure(src);
+	measure(src, pi_pinsrc_bpf_reader(src) == PI_BPF_READER_FAST ? "rdonly_cast" : "probe_read");
+	if (pi_pinsrc_bpf_reader(src) == PI_BPF_READER_FAST) {
+		struct pi_pinsrc *probe;
+
+		r = pi_pinsrc_bpf_open_reader(&probe, PI_BPF_READER_PROBE, why, sizeof(why));
+		ok(r == 0, "open the probe_read reader too (%s)", r ? why : "ok");
+		if (r == 0) {
+			compare_readers(src, probe, 1 << 20);
+			measure(probe, "probe_read");
+			probe->close(probe);
+		} else {
+			for (int i = 0; i < 5; i++)
+				skip("probe_read reader", "cannot open it");
+		}
+	} else {
+		for (int i = 0; i < 6; i++)
+			skip("probe_read reader compared with rdonly_cast", "kernel without bpf_rdonly_cast");
+	}
 
 	src->close(src);
 	io_uring_queue_exit(&ring);
