@@ -273,9 +273,13 @@ static void add_action(struct pinload *pl, const char *text)
 				break;
 			}
 		}
-		if (!ai)
-			usage_error("unknown --on-usr1 action '%s%s%s'", tok,
-				    colon ? ":" : "", colon ? colon + 1 : "");
+		if (!ai) {
+			for (i = 0; i < sizeof(action_infos) / sizeof(action_infos[0]); i++)
+				if (!strcmp(action_infos[i].name, tok))
+					usage_error("--on-usr1 %s %s", tok, colon ?
+						    "takes no buffer index" : "needs a buffer index: ':N'");
+			usage_error("unknown --on-usr1 action '%s'", tok);
+		}
 		if (colon && parse_uint(colon + 1, &act.buf))
 			usage_error("--on-usr1 %s: bad buffer index '%s'", tok, colon + 1);
 		act.type = ai->type;
