@@ -1493,6 +1493,51 @@ static void write_global(struct fixture *fx)
 		write_file(fx, fx->raws[i].path, &fx->raws[i].data);
 }
 
+static void free_raws(struct rawfile *raws, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(raws[i].path);
+		free(raws[i].data.data);
+	}
+	free(raws);
+}
+
+static void free_fixture(struct fixture *fx)
+{
+	size_t i, j;
+
+	for (i = 0; i < fx->nprocs; i++) {
+		struct proc *pr = &fx->procs[i];
+
+		free(pr->comm.data);
+		free(pr->maps.data);
+		for (j = 0; j < pr->nstatus; j++) {
+			free(pr->status[j].key);
+			free(pr->status[j].val.data);
+		}
+		free(pr->status);
+		for (j = 0; j < pr->nstatus_drop; j++)
+			free(pr->status_drop[j]);
+		free(pr->status_drop);
+		free(pr->pagemap.v);
+		for (j = 0; j < pr->nfds; j++) {
+			free(pr->fds[j].target);
+			free(pr->fds[j].info.data);
+		}
+		free(pr->fds);
+		free_raws(pr->raws, pr->nraws);
+	}
+	free(fx->procs);
+	for (i = 0; i < PF_NR; i++)
+		free(fx->pfn[i].v);
+	free(fx->kpp_version.data);
+	free(fx->kpp_stats.data);
+	free_raws(fx->raws, fx->nraws);
+	free(fx->line);
+}
+
 int main(int argc, char **argv)
 {
 	struct fixture fx = { .outfd = -1 };
@@ -1532,5 +1577,8 @@ int main(int argc, char **argv)
 		write_proc(&fx, &fx.procs[i]);
 	write_global(&fx);
 	close(fx.outfd);
+	if (fx.in != stdin)
+		fclose(fx.in);
+	free_fixture(&fx);
 	return EXIT_SUCCESS;
 }

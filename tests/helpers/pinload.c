@@ -1195,5 +1195,11 @@ int main(int argc, char **argv)
 	reap_children(&pl, true);
 	if (pl.ring_ok)
 		io_uring_queue_exit(&pl.ring);
+	free(pl.children);
+	free(pl.ranges);
+	free(pl.bufs);
+	free(pl.areas);
+	free(pl.actions);
+	free(pl.specs);
 	return rc;
 }
