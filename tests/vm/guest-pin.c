@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/io_uring.h>
 
@@ -39,6 +40,14 @@
 #define PM_PFN_MASK	((1ULL << 55) - 1)
 #define KPP_PAGES	"/sys/kernel/debug/kpagepin/pages"
 #define KPP_STATS	"/sys/kernel/debug/kpagepin/stats"
+#define KPP_VERSION	"/sys/kernel/debug/kpagepin/version"
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+#define MPOL_MF_MOVE	(1 << 1)
+
+/* The in-tree provider counts what the rmap users left mapped. */
+static bool provider_patch;
 
 static int failures;
 
@@ -82,6 +91,8 @@ static void die(const char *what)
 }
 
 static int kpp_fd, pagemap_fd, kpageflags_fd;
+
+static uint64_t stats_value(const char *name);
 
 static uint64_t read_u64(int fd, uint64_t index, const char *what)
 {
@@ -196,6 +207,158 @@ static void *map_anon(size_t len)
 	return p;
 }
 
+/* Node of each page (move_pages with nodes == NULL), -errno if none. */
+static void pages_nodes(void **pages, int n, int *status)
+{
+	if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0))
+		die("move_pages (query)");
+}
+
+static bool have_node1(void)
+{
+	return access("/sys/devices/system/node/node1", F_OK) == 0;
+}
+
+/*
+ * move_pages() of the first @npinned (pinned) and the rest (not pinned) of
+ * @n pages to the other node: pinned pages keep PFN and mapping, the others
+ * move.
+ */
+static void test_move(char *buf, int n, int npinned)
+{
+	void *pages[SMALL_PAGES];
+	int nodes[SMALL_PAGES], status[SMALL_PAGES];
+	uint64_t before[SMALL_PAGES], skipped = 0;
+	int i, target, kept = 0, moved = 0, still_pinned = 0;
+	long ret;
+
+	if (!have_node1()) {
+		skip("move_pages of pinned pages", "guest has one NUMA node");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		pages[i] = buf + i * PAGE;
+		before[i] = pfn_of(pages[i]);
+	}
+	pages_nodes(pages, n, status);
+	target = status[0] == 0 ? 1 : 0;
+	for (i = 0; i < n; i++)
+		nodes[i] = target;
+	if (provider_patch)
+		skipped = stats_value("pin_migrate_skipped");
+
+	ret = syscall(SYS_move_pages, 0, n, pages, nodes, status, MPOL_MF_MOVE);
+	/* The status array is not written for pages left behind: re-query. */
+	pages_nodes(pages, n, status);
+	for (i = 0; i < n; i++) {
+		uint64_t now = pfn_of(pages[i]);
+
+		if (i < npinned) {
+			kept += now == before[i];
+			still_pinned += !!(read_u64(kpp_fd, now, "pages") &
+					   KPP_F_MAYBE_PINNED);
+		} else {
+			moved += now != before[i] && status[i] == target;
+		}
+	}
+	diag("move_pages to node %d returned %ld; pinned kept %d/%d, unpinned moved %d/%d",
+	     target, ret, kept, npinned, moved, n - npinned);
+	tap(kept == npinned && still_pinned == npinned,
+	    "move_pages: pinned pages keep their PFN and pin");
+	tap(moved == n - npinned,
+	    "move_pages: unpinned pages move to node %d", target);
+	tap(buf[0] == 0x5a && buf[(n - 1) * PAGE] == 0x5a,
+	    "move_pages: contents intact");
+	if (provider_patch) {
+		skipped = stats_value("pin_migrate_skipped") - skipped;
+		tap(skipped >= (uint64_t)npinned,
+		    "stats: pin_migrate_skipped grew by %" PRIu64 " (>= %d)",
+		    skipped, npinned);
+	}
+}
+
+/* MADV_PAGEOUT of pinned pages: reclaim must leave them mapped. */
+static void test_pageout(char *buf, int npinned)
+{
+	uint64_t before[SMALL_PAGES], kept_ctr = 0;
+	int i, kept = 0;
+
+	for (i = 0; i < npinned; i++)
+		before[i] = pfn_of(buf + i * PAGE);
+	if (provider_patch)
+		kept_ctr = stats_value("pin_vmscan_kept");
+	if (madvise(buf, npinned * PAGE, MADV_PAGEOUT)) {
+		skip("MADV_PAGEOUT of pinned pages", strerror(errno));
+		return;
+	}
+	for (i = 0; i < npinned; i++)
+		kept += pfn_of(buf + i * PAGE) == before[i];
+	tap(kept == npinned, "MADV_PAGEOUT: pinned pages stay mapped at the same PFN");
+	if (provider_patch) {
+		kept_ctr = stats_value("pin_vmscan_kept") - kept_ctr;
+		tap(kept_ctr >= (uint64_t)npinned,
+		    "stats: pin_vmscan_kept grew by %" PRIu64 " (>= %d)",
+		    kept_ctr, npinned);
+	}
+}
+
+/*
+ * fork: the parent keeps its pinned pages (same PFN, still exclusive), the
+ * child gets copies that are not pinned.
+ */
+static void test_fork(char *buf, int npinned)
+{
+	uint64_t before[SMALL_PAGES], child[SMALL_PAGES], copied = 0;
+	int i, fds[2], same = 0, excl = 0, child_pinned = 0, status;
+	pid_t pid;
+
+	for (i = 0; i < npinned; i++)
+		before[i] = pfn_of(buf + i * PAGE);
+	if (provider_patch)
+		copied = stats_value("pin_fork_copied");
+	if (pipe(fds))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		/* The inherited fd reads the parent's mm: open our own. */
+		close(pagemap_fd);
+		pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+		if (pagemap_fd < 0)
+			_exit(1);
+		for (i = 0; i < npinned; i++)
+			child[i] = pfn_of(buf + i * PAGE);
+		if (write(fds[1], child, npinned * sizeof(child[0])) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], child, npinned * sizeof(child[0])) !=
+	    (ssize_t)(npinned * sizeof(child[0])))
+		die("read child PFNs");
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+
+	for (i = 0; i < npinned; i++) {
+		uint64_t now = pfn_of(buf + i * PAGE);
+		uint64_t e = read_u64(kpp_fd, now, "pages");
+
+		same += now == before[i];
+		excl += !!(e & KPP_F_ANON_EXCLUSIVE);
+		child_pinned += child[i] == before[i];
+	}
+	tap(same == npinned && excl == npinned,
+	    "fork: parent keeps its pinned pages, still ANON_EXCLUSIVE");
+	tap(child_pinned == 0, "fork: child maps copies, not the pinned pages");
+	if (provider_patch) {
+		copied = stats_value("pin_fork_copied") - copied;
+		tap(copied >= (uint64_t)npinned,
+		    "stats: pin_fork_copied grew by %" PRIu64 " (>= %d)",
+		    copied, npinned);
+	}
+}
+
 static void test_small(int ring)
 {
 	char *buf = map_anon(SMALL_PAGES * PAGE);
@@ -231,6 +394,10 @@ static void test_small(int ring)
 	tap(t.ref_lt_bias == n && t.min_ref >= 1,
 	    "4k unregistered: refcount between 1 and 1023");
 	tap(t.anon == n, "4k unregistered: ANON");
+
+	test_move(buf, SMALL_PAGES, SMALL_PINNED);
+	test_pageout(buf, SMALL_PINNED);
+	test_fork(buf, SMALL_PINNED);
 
 	if (uring_unregister(ring))
 		die("IORING_UNREGISTER_BUFFERS (4k)");
@@ -286,6 +453,18 @@ static void test_thp(int ring)
 	tap(t.excl >= 1 && t.excl_kpf == t.excl,
 	    "THP registered: ANON_EXCLUSIVE on head (%d pages), agrees with kpageflags",
 	    t.excl);
+
+	if (have_node1()) {
+		void *page = buf;
+		uint64_t pfn = pfn_of(buf);
+		int node, target;
+
+		pages_nodes(&page, 1, &node);
+		target = node == 0 ? 1 : 0;
+		syscall(SYS_move_pages, 0, 1, &page, &target, &node,
+			MPOL_MF_MOVE);
+		tap(pfn_of(buf) == pfn, "move_pages: pinned THP keeps its PFN");
+	}
 
 	if (uring_unregister(ring))
 		die("IORING_UNREGISTER_BUFFERS (THP)");
@@ -392,6 +571,15 @@ static void test_full_scan(void)
 int main(void)
 {
 	int ring;
+
+	FILE *vf = fopen(KPP_VERSION, "r");
+	char ver[64] = "";
+
+	if (!vf || !fgets(ver, sizeof(ver), vf))
+		die(KPP_VERSION);
+	fclose(vf);
+	provider_patch = !strcmp(ver, "kpagepin 1 patch\n");
+	diag("provider: %s", provider_patch ? "patch" : "module");
 
 	kpp_fd = open(KPP_PAGES, O_RDONLY);
 	if (kpp_fd < 0)

@@ -19,6 +19,11 @@
 #   KPP_VM_LOCKDOWN  0 skips the second boot with lockdown=integrity
 #   KPP_VM_ACCEL     tcg or kvm (default: kvm only with real vmx/svm)
 #   KPP_VM_TIMEOUT   seconds per boot (default 120)
+#   KPP_VM_PATCH_KERNEL  uncompressed vmlinux with kernel/patches applied
+#                    (default: the one "kernel/patches/check.sh --guest-kernel"
+#                    leaves in /var/tmp/kpagepin-patches/guest, if present);
+#                    it is booted too, with and without lockdown, expecting
+#                    the built-in provider "patch"
 #   QEMU             qemu binary (default qemu-system-x86_64)
 
 set -u
@@ -193,7 +198,7 @@ kvm)	acc="-enable-kvm -cpu host,-arch-capabilities" ;;
 *)	acc="-accel tcg,thread=multi -cpu max" ;;
 esac
 
-boot() {	# boot NAME EXTRA-CMDLINE
+boot() {	# boot NAME EXTRA-CMDLINE [VMLINUX]
 	log=$work/console-$1.log
 	t0=$(date +%s.%N)
 	# shellcheck disable=SC2086
@@ -203,7 +208,7 @@ boot() {	# boot NAME EXTRA-CMDLINE
 		-numa node,nodeid=0,cpus=0,memdev=m0 \
 		-object memory-backend-ram,id=m1,size=1G \
 		-numa node,nodeid=1,cpus=1,memdev=m1 \
-		-kernel "$vmlinux" -initrd "$initrd" \
+		-kernel "${3:-$vmlinux}" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 $2" \
 		-display none -nodefaults -serial stdio -no-reboot \
 		</dev/null >"$log" 2>&1
@@ -235,4 +240,20 @@ boot() {	# boot NAME EXTRA-CMDLINE
 
 boot default ""
 [ "${KPP_VM_LOCKDOWN:-1}" = 0 ] || boot lockdown "lockdown=integrity"
+
+# The patched kernel, when one was built from the current series.
+pk=${KPP_VM_PATCH_KERNEL:-${TMPDIR:-/var/tmp}/kpagepin-patches/guest/vmlinux}
+if [ -f "$pk" ]; then
+	if [ -z "${KPP_VM_PATCH_KERNEL:-}" ] &&
+	   stale "$pk" "$top"/kernel/patches/0*.patch; then
+		ok "patched guest kernel # SKIP $pk is older than kernel/patches (rebuild: kernel/patches/check.sh --guest-kernel)"
+	else
+		echo "# patched kernel: $pk"
+		boot patch "kpp_expect=patch" "$pk"
+		[ "${KPP_VM_LOCKDOWN:-1}" = 0 ] ||
+			boot patch-lockdown "lockdown=integrity kpp_expect=patch" "$pk"
+	fi
+else
+	echo "# no patched guest kernel (build one: kernel/patches/check.sh --guest-kernel)"
+fi
 finish
