@@ -14,8 +14,6 @@ PAGE=4096
 PFN_MASK=$(( (1 << 55) - 1 ))
 n=0
 failed=0
-tmp=$(mktemp -d) || exit 99
-trap 'stop_pinload; rm -rf "$tmp"' EXIT
 
 ok()   { n=$((n + 1)); echo "ok $n - $*"; }
 nok()  { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
@@ -49,6 +47,9 @@ stop_pinload() {
 	wait "$PL_PID" 2>/dev/null
 	PL_PID=
 }
+
+tmp=$(mktemp -d) || exit 99
+trap 'stop_pinload; rm -rf "$tmp"' EXIT
 
 # usr1 ACTIONS_COUNT: send SIGUSR1, read one event line per action into EVENTS[]
 usr1() {
