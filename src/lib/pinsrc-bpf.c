@@ -110,7 +110,7 @@ struct bpf_src {
 	enum pi_bpf_reader reader;
 };
 
-/* libbpf's messages: the library never prints; keep the last warning for why */
+/* libbpf's messages: the library never prints; keep the first warning for why */
 static char libbpf_last[160];
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -124,7 +124,7 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	n = strlen(line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
 		line[--n] = '\0';
-	if (n)
+	if (n && !libbpf_last[0])
 		memcpy(libbpf_last, line, n + 1);
 	return 0;
 }
@@ -159,16 +159,15 @@ static void explain_load(int err, char *why, size_t whylen)
 {
 	char lock[128];
 
-	if (err == -EPERM || err == -EACCES) {
-		if (read_text("/sys/kernel/security/lockdown", lock, sizeof(lock)) == 0 &&
-		    strstr(lock, "[confidentiality]")) {
-			set_why(why, whylen, "kernel lockdown (confidentiality) forbids BPF reads of kernel memory");
-			return;
-		}
-		if (!have_cap(CAP_SYS_ADMIN) && !(have_cap(39 /* CAP_BPF */) && have_cap(38 /* CAP_PERFMON */))) {
-			set_why(why, whylen, "loading BPF tracing programs needs CAP_BPF and CAP_PERFMON (or root)");
-			return;
-		}
+	/* confidentiality takes bpf_probe_read_kernel away: the verifier says EINVAL */
+	if (read_text("/sys/kernel/security/lockdown", lock, sizeof(lock)) == 0 &&
+	    strstr(lock, "[confidentiality]")) {
+		set_why(why, whylen, "kernel lockdown (confidentiality) forbids BPF reads of kernel memory");
+		return;
+	}
+	if ((err == -EPERM || err == -EACCES) && !have_cap(CAP_SYS_ADMIN)) {
+		set_why(why, whylen, "the bpf source needs CAP_SYS_ADMIN (BPF tracing, kernel BTF objects, PFNs)");
+		return;
 	}
 	if (libbpf_last[0])
 		set_why(why, whylen, "loading the BPF program failed: %s", libbpf_last);
