@@ -935,8 +935,11 @@ static int run_action(struct pinload *pl, const struct action *act,
 		at = round_up((uintptr_t)res + pl->page, align) + (start & (align - 1));
 		to = mremap((void *)start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 			    (void *)at);
-		if (to == MAP_FAILED)
-			return -errno;
+		if (to == MAP_FAILED) {
+			rc = -errno;
+			munmap(res, len + 2 * align + 2 * pl->page);
+			return rc;
+		}
 		range_remove(pl, start, end);
 		range_add(pl, (uintptr_t)to, (uintptr_t)to + len);
 		old = b->addr;
