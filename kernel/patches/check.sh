@@ -4,7 +4,12 @@
 # check.sh: apply this series to Debian's linux-source-6.1 and compile the
 # objects it touches with Debian's config (not the whole kernel).
 #
-#   kernel/patches/check.sh
+#   kernel/patches/check.sh [--guest-kernel]
+#
+# --guest-kernel also builds a small guest kernel from the series
+# (tinyconfig + guest.config, CONFIG_KPAGEPIN=y, about 10 minutes on two
+# cores) at $KPP_PATCH_WORK/guest/vmlinux, which tests/vm/run-vm-tests.sh
+# then boots as well.
 #
 # Environment:
 #   KPP_SRC_TARBALL  default /usr/src/linux-source-6.1.tar.xz
@@ -17,6 +22,13 @@
 # or config is missing.
 
 set -u
+
+guest=0
+case ${1:-} in
+--guest-kernel) guest=1 ;;
+"") ;;
+*) echo "usage: $0 [--guest-kernel]" >&2; exit 64 ;;
+esac
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -114,4 +126,39 @@ else
 	notok "touched objects compile"
 fi
 
+[ $guest = 1 ] || finish
+
+# Guest kernel.  The tree is kept between runs and rebuilt incrementally
+# while the series is unchanged.
+gt=$work/guest
+if ! cat "$here"/0*.patch "$here/guest.config" | cmp -s - "$gt/.kpp-series"; then
+	rm -rf "$gt"
+	cp -al "$pristine" "$gt" || { notok "copy the pristine tree"; finish; }
+	for p in "$here"/0*.patch; do
+		patch -p1 -d "$gt" -s -F0 <"$p" || { notok "apply $p"; finish; }
+	done
+	(
+		cd "$gt" &&
+		make -s tinyconfig &&
+		scripts/kconfig/merge_config.sh -m .config "$here/guest.config" &&
+		make -s olddefconfig
+	) >"$work/guest-config.log" 2>&1
+	missing=$(grep '^CONFIG_' "$here/guest.config" | while read -r l; do
+		grep -qx "$l" "$gt/.config" || echo "$l"
+	done)
+	if [ -n "$missing" ]; then
+		echo "$missing" | sed 's/^/# missing: /'
+		notok "guest config has every option of guest.config"
+		finish
+	fi
+	ok "guest config has every option of guest.config"
+	cat "$here"/0*.patch "$here/guest.config" >"$gt/.kpp-series"
+fi
+echo "# building the guest kernel (make -j$jobs vmlinux)"
+if make -C "$gt" -j"$jobs" vmlinux >"$work/guest-build.log" 2>&1; then
+	ok "guest kernel builds: $gt/vmlinux"
+else
+	tail -n 40 "$work/guest-build.log" | sed 's/^/# /'
+	notok "guest kernel builds"
+fi
 finish
