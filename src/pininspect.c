@@ -37,6 +37,12 @@ enum {
 	OPT_LIST_CHECKS,
 	OPT_FORMAT,
 	OPT_OUTPUT_FILE,
+	OPT_MAP,
+	OPT_PFN_RANGE,
+	OPT_NODE,
+	OPT_ZONE,
+	OPT_MEMORY_BLOCK,
+	OPT_CMA,
 };
 
 static const struct argp_option options[] = {
@@ -73,7 +79,14 @@ static const struct argp_option options[] = {
 	{ "format", OPT_FORMAT, "FMT", 0, "audit output: table, json or prometheus", 4 },
 	{ "output-file", OPT_OUTPUT_FILE, "FILE", 0,
 	  "write the audit to FILE atomically (temp file + rename)", 4 },
-	{ NULL, 0, NULL, 0, "Other:", 5 },
+	{ NULL, 0, NULL, 0, "System-wide pin map:", 5 },
+	{ "map", OPT_MAP, NULL, 0, "map pinned pages by PFN to their owners (needs an exact source)", 5 },
+	{ "pfn-range", OPT_PFN_RANGE, "START-END", 0, "only PFNs in [START, END)", 5 },
+	{ "node", OPT_NODE, "N", 0, "only NUMA node N", 5 },
+	{ "zone", OPT_ZONE, "NAME", 0, "only zone NAME (dma, dma32, normal, movable)", 5 },
+	{ "memory-block", OPT_MEMORY_BLOCK, "N", 0, "only memory block N (/sys/devices/system/memory)", 5 },
+	{ "cma", OPT_CMA, NULL, 0, "only CMA areas (/sys/kernel/mm/cma)", 5 },
+	{ NULL, 0, NULL, 0, "Other:", 6 },
 	{ "probe", OPT_PROBE, NULL, 0, "report what this kernel offers and exit", 3 },
 	{ "no-pagemap-scan", OPT_NO_PAGEMAP_SCAN, NULL, 0,
 	  "read pagemap entry by entry even where PAGEMAP_SCAN exists", 3 },
@@ -153,6 +166,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_LIST_CHECKS: cli->mode = PI_MODE_LIST_CHECKS; break;
 	case OPT_FORMAT: cli->format = arg; break;
 	case OPT_OUTPUT_FILE: cli->output_file = arg; break;
+	case OPT_MAP: cli->mode = PI_MODE_MAP; break;
+	case OPT_PFN_RANGE: cli->pfn_range = arg; break;
+	case OPT_NODE: {
+		uint64_t v;
+
+		if (pi_parse_u64(arg, 10, &v) < 0 || v > 4096)
+			argp_error(state, "bad --node '%s'", arg);
+		cli->node = (int)v;
+		break;
+	}
+	case OPT_ZONE: cli->zone = arg; break;
+	case OPT_MEMORY_BLOCK: {
+		uint64_t v;
+
+		if (pi_parse_u64(arg, 10, &v) < 0 || v > (1u << 30))
+			argp_error(state, "bad --memory-block '%s'", arg);
+		cli->memory_block = (long)v;
+		break;
+	}
+	case OPT_CMA: cli->cma = true; break;
 	case OPT_SOURCE:
 		if (pi_source_from_name(arg, &cli->source) < 0)
 			argp_error(state, "unknown source '%s' (kpagepin, bpf, io_uring, none)", arg);
@@ -358,7 +391,8 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 
 int main(int argc, char **argv)
 {
-	struct pi_cli cli = { .mode = PI_MODE_REPORT, .anon_only = true, .interval_ms = 1000 };
+	struct pi_cli cli = { .mode = PI_MODE_REPORT, .anon_only = true, .interval_ms = 1000,
+			   .node = -1, .memory_block = -1 };
 	struct pi_sources src;
 	int rc, r;
 
@@ -410,7 +444,7 @@ int main(int argc, char **argv)
 			return PI_EXIT_TROUBLE;
 		}
 	}
-	if (!cli.npids && !(cli.all && cli.mode == PI_MODE_AUDIT)) {
+	if (!cli.npids && !(cli.all && cli.mode == PI_MODE_AUDIT) && cli.mode != PI_MODE_MAP) {
 		if (cli.bad_pid_arg)
 			return PI_EXIT_TROUBLE;
 		fprintf(stderr, "pininspect: no process given\n"
@@ -425,6 +459,7 @@ int main(int argc, char **argv)
 	case PI_MODE_SAVE: rc = pi_save_run(&cli, &src); break;
 	case PI_MODE_DIFF: rc = pi_diff_run(&cli, &src); break;
 	case PI_MODE_AUDIT: rc = pi_audit_run(&cli, &src); break;
+	case PI_MODE_MAP: rc = pi_map_run(&cli, &src); break;
 	default: rc = inspect(&cli, &src); break;
 	}
 	pi_sources_close(&src);

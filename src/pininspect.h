@@ -27,6 +27,7 @@ enum pi_mode {
 	PI_MODE_DIFF,		/* src/watch.c: --diff FILE */
 	PI_MODE_AUDIT,		/* src/audit.c */
 	PI_MODE_LIST_CHECKS,	/* src/audit.c */
+	PI_MODE_MAP,		/* src/map.c: system-wide pin map */
 };
 
 #define PI_MAX_COLUMNS 32
@@ -59,6 +60,12 @@ struct pi_cli {
 	const char *skips;		/* --skip=ID,... */
 	const char *format;		/* --format=table|json|prometheus */
 	const char *output_file;	/* --output-file (atomic write) */
+	/* map */
+	const char *pfn_range;		/* --pfn-range=START-END */
+	int node;			/* --node, -1 = all */
+	const char *zone;		/* --zone=NAME */
+	long memory_block;		/* --memory-block, -1 = all */
+	bool cma;			/* --cma */
 };
 
 /* Modes other than the one-shot report; each returns an exit status. */
@@ -67,6 +74,7 @@ int pi_save_run(const struct pi_cli *cli, struct pi_sources *src);
 int pi_diff_run(const struct pi_cli *cli, struct pi_sources *src);
 int pi_audit_run(const struct pi_cli *cli, struct pi_sources *src);
 int pi_audit_list_checks(FILE *out);
+int pi_map_run(const struct pi_cli *cli, struct pi_sources *src);
 /* pids of every process, for --all (libproc2 on the host, a walk under --root) */
 int pi_procsel_all(pid_t **pids, size_t *n, size_t *cap);
 
