@@ -3,14 +3,16 @@
  * mkfixture - write a fake root tree for pininspect tests from a short,
  * reviewable text description.
  *
- * Usage: mkfixture DESC OUTDIR
+ * Usage: mkfixture DESC OUTDIR     (DESC "-" is stdin; OUTDIR made like mkdir -p)
  *
  * The description is line oriented.  '#' starts a comment when it begins a
  * line or follows whitespace (write \# for a literal one); trailing
  * whitespace is dropped (write \x20 to keep it).  Numbers are decimal or
  * 0x-prefixed hex.  Pages are 4096 bytes.  Where TEXT is taken, C escapes
- * are decoded: \n \t \r \\ \" \' \a \b \f \v \e \xHH \NNN (octal) \# and
+ * are decoded: \n \t \r \\ \" \' \a \b \f \v \e \xHH \NNN (octal) \# "\ " and
  * \c (end the text here, without the newline mkfixture would append).
+ * "<<TAG" ending a line takes the next lines up to one that is exactly TAG
+ * as the text (escapes decoded there too).
  * Later lines win where two write the same entry.
  *
  * Per process, after "pid N" (several sections may follow each other):
