@@ -14,6 +14,11 @@
 
 #define KPP_REFCOUNT_SHIFT		0
 #define KPP_REFCOUNT_MASK		0xffffffULL	/* saturating */
+/*
+ * Pin count: the exact folio _pincount when PIN_EXACT (large folios); for
+ * small folios (refcount - mapcount) / KPP_PIN_BIAS when refcount >=
+ * KPP_PIN_BIAS, else 0: an estimate, 1024 plain references look like a pin.
+ */
 #define KPP_PINCOUNT_SHIFT		24
 #define KPP_PINCOUNT_MASK		0xffffffULL	/* saturating */
 #define KPP_COUNT_MAX			0xffffffULL
@@ -21,11 +26,21 @@
 #define KPP_F_MAYBE_PINNED		(1ULL << 48)	/* folio_maybe_dma_pinned() */
 #define KPP_F_PIN_EXACT			(1ULL << 49)	/* pin count is _pincount */
 #define KPP_F_ANON			(1ULL << 50)
+/*
+ * ANON_EXCLUSIVE is PageAnonExclusive of this page, not of the folio: a
+ * PMD-mapped THP keeps it on its head page only; hugetlb pages report the
+ * head's bit.
+ */
 #define KPP_F_ANON_EXCLUSIVE		(1ULL << 51)	/* this page, not the folio */
 #define KPP_F_LARGE			(1ULL << 52)
 #define KPP_F_HEAD			(1ULL << 53)
 #define KPP_F_LONGTERM_PINNABLE		(1ULL << 54)
 #define KPP_F_NOPAGE			(1ULL << 55)	/* no struct page / offline */
+/*
+ * A read of "pages" needs offset and count in multiples of 8 (else EINVAL);
+ * one starting at or past the end PFN of the highest online node fails with
+ * EINVAL, one crossing it is shortened.
+ */
 #define KPP_F_RESERVED_MASK		(0xffULL << 56)	/* must read as zero */
 
 #define KPP_REFCOUNT(e)	(((e) >> KPP_REFCOUNT_SHIFT) & KPP_REFCOUNT_MASK)
