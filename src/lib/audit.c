@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Audit checks: what counts as a finding, decided from the page records
+ * of one scan and the process facts. Findings of the page checks are runs
+ * of contiguous pages with the same check and holder, like report runs.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "pininspect/audit.h"
+#include "pininspect/util.h"
+
+#define PAGE_SZ		4096ULL
+
+static const char *const severity_names[] = {
+	[PI_SEV_INFO] = "info",
+	[PI_SEV_WARNING] = "warning",
+	[PI_SEV_ERROR] = "error",
+};
+
+const char *pi_severity_name(enum pi_severity s)
+{
+	return (unsigned int)s < ARRAY_SIZE(severity_names) ? severity_names[s] : "error";
+}
+
+int pi_severity_from_name(const char *name, enum pi_severity *ret)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(severity_names); i++)
+		if (strcmp(name, severity_names[i]) == 0) {
+			*ret = (enum pi_severity)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static const struct pi_check_info checks[PI_CHK__MAX] = {
+	[PI_CHK_PINNED_NOT_PRESENT] = {
+		"pinned-not-present", PI_SEV_ERROR, 0,
+		"a pinned page (or a page of a registered buffer) is not mapped: the device "
+		"and the process see different memory",
+		"the mapping was dropped while the pin was held (MADV_DONTNEED, a failed "
+		"migration, a kernel bug); re-register the buffer, and report the kernel if "
+		"the application did not drop it",
+	},
+	[PI_CHK_PINNED_SWAPPED] = {
+		"pinned-swapped", PI_SEV_ERROR, 0,
+		"a pinned page is mapped by a swap or migration entry",
+		"reclaim or migration unmapped a pinned page (kernels since 5.19 keep them "
+		"mapped); report the kernel version; mlock the buffer as a stopgap",
+	},
+	[PI_CHK_PINNED_NOT_EXCLUSIVE] = {
+		"pinned-not-exclusive", PI_SEV_WARNING, PI_NEED_EXCLUSIVE,
+		"a pinned anonymous page is not AnonExclusive: a write fault may copy it "
+		"away from the page the device uses (COW hazard)",
+		"the page was shared after pinning (fork, KSM) or lost the race of "
+		"page_maybe_dma_pinned() with GUP-fast; use MADV_DONTFORK on DMA buffers "
+		"or pin after fork",
+	},
+	[PI_CHK_HOLDER_NOT_PINNED] = {
+		"holder-not-pinned", PI_SEV_ERROR, PI_NEED_EXACT,
+		"a page of an io_uring registered buffer is mapped but not pinned: the ring "
+		"pins a page the process no longer maps (desync)",
+		"the application replaced the buffer's pages after registering it "
+		"(MADV_DONTNEED, mremap, mmap over it); I/O goes to the old pages: "
+		"re-register the buffers after changing the mapping",
+	},
+	[PI_CHK_ORPHANED_PIN] = {
+		"orphaned-pin", PI_SEV_ERROR, PI_NEED_VMPIN,
+		"a registered buffer lies outside every VMA while VmPin still counts it: "
+		"pinned memory the process cannot reach",
+		"the buffer was unmapped while registered; unregister buffers "
+		"(IORING_UNREGISTER_BUFFERS) before munmap; the pages stay pinned until "
+		"then or until the ring is closed",
+	},
+	[PI_CHK_VMPIN_UNACCOUNTED] = {
+		"vmpin-unaccounted", PI_SEV_WARNING, PI_NEED_VMPIN,
+		"VmPin is larger than the pinned pages found (beyond desynced and "
+		"orphaned buffers)",
+		"pins on pages no longer mapped, a holder pininspect cannot see (RDMA "
+		"MRs: rdma resource show mr), or io_uring charging whole huge folios "
+		"for a partial buffer",
+	},
+	[PI_CHK_PINS_UNACCOUNTED] = {
+		"pins-unaccounted", PI_SEV_INFO, PI_NEED_VMPIN,
+		"more pinned pages were found than VmPin accounts for",
+		"holders that charge locked_vm or nothing (VFIO, plain GUP users), a ring "
+		"inherited across fork, or 1024 plain references taken for a pin",
+	},
+	[PI_CHK_LONGTERM_UNPINNABLE] = {
+		"longterm-unpinnable", PI_SEV_WARNING, PI_NEED_EXACT | PI_NEED_LONGTERM,
+		"a pinned page is where long-term pins are not allowed (ZONE_MOVABLE, "
+		"CMA, device memory)",
+		"FOLL_LONGTERM should have migrated it before pinning; a short-term pin "
+		"held long, or a kernel that skipped the migration; it blocks memory "
+		"hot-unplug and CMA allocations",
+	},
+	[PI_CHK_BIAS_ONLY] = {
+		"bias-only", PI_SEV_INFO, PI_NEED_EXACT,
+		"a pin verdict rests only on the 1024 reference count bias of a small "
+		"folio, not on an exact pin count",
+		"small folios have no pin counter; 1024 plain references look the same: "
+		"corroborate with the holder (io_uring fdinfo, rdma resource) and VmPin",
+	},
+};
+
+const struct pi_check_info *pi_check_info(enum pi_check_id id)
+{
+	return (unsigned int)id < PI_CHK__MAX ? &checks[id] : NULL;
+}
+
+int pi_check_lookup(const char *name, size_t len)
+{
+	for (int i = 0; i < PI_CHK__MAX; i++)
+		if (strlen(checks[i].id) == len && strncmp(checks[i].id, name, len) == 0)
+			return i;
+	/* "desync" is what the design and the issue call holder-not-pinned */
+	if (len == 6 && strncmp(name, "desync", 6) == 0)
+		return PI_CHK_HOLDER_NOT_PINNED;
+	return -ENOENT;
+}
+
+void pi_check_needs_string(unsigned int needs, char *buf, size_t len)
+{
+	static const struct { unsigned int bit; const char *name; } names[] = {
+		{ PI_NEED_EXACT, "exact" },
+		{ PI_NEED_EXCLUSIVE, "exclusive" },
+		{ PI_NEED_LONGTERM, "longterm" },
+		{ PI_NEED_VMPIN, "vmpin" },
+	};
+	size_t off = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (needs & names[i].bit)
+			off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s",
+						off ? "," : "", names[i].name);
+	if (!off)
+		snprintf(buf, len, "-");
+}
+
+static int mark_list(const char *list, bool mark[PI_CHK__MAX], const char **ret_bad,
+		     size_t *ret_badlen)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		int id;
+
+		if (n) {
+			id = pi_check_lookup(p, n);
+			if (id < 0) {
+				*ret_bad = p;
+				*ret_badlen = n;
+				return -EINVAL;
+			}
+			mark[id] = true;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int pi_checks_select(const char *only, const char *skip, bool enabled[PI_CHK__MAX],
+		     const char **ret_bad, size_t *ret_badlen)
+{
+	bool in[PI_CHK__MAX] = { false }, out[PI_CHK__MAX] = { false };
+	int r;
+
+	if (only && (r = mark_list(only, in, ret_bad, ret_badlen)) < 0)
+		return r;
+	if (skip && (r = mark_list(skip, out, ret_bad, ret_badlen)) < 0)
+		return r;
+	for (int i = 0; i < PI_CHK__MAX; i++)
+		enabled[i] = (!only || in[i]) && !out[i];
+	return 0;
+}
+
+bool pi_source_is_exact(enum pi_source s)
+{
+	return s == PI_SRC_KPAGEPIN || s == PI_SRC_BPF;
+}
+
+const char *pi_check_unmet(enum pi_check_id id, const struct pi_audit_caps *caps)
+{
+	unsigned int needs = checks[id].needs;
+
+	if ((needs & PI_NEED_EXACT) && !pi_source_is_exact(caps->source))
+		return "needs an exact pin source (kpagepin or bpf, as root); the source is "
+		       "io_uring holders only";
+	/* the bpf reader cannot decode the zone bits of page->flags */
+	if ((needs & PI_NEED_LONGTERM) && caps->source != PI_SRC_KPAGEPIN)
+		return "needs a source that reports LONGTERM_PINNABLE (kpagepin); bpf does not";
+	if ((needs & PI_NEED_EXCLUSIVE) && !caps->exclusive_known)
+		return "needs AnonExclusive from /proc/kpageflags or an exact pin source (root)";
+	return NULL;
+}
+
+void pi_finding_message(const struct pi_finding *f, char *buf, size_t len)
+{
+	const char *h = *f->holder ? f->holder : NULL;
+	uint64_t n = f->pages;
+
+	switch (f->check) {
+	case PI_CHK_PINNED_NOT_PRESENT:
+		snprintf(buf, len, "%" PRIu64 " pinned page%s%s%s not mapped", n, n == 1 ? "" : "s",
+			 h ? " of " : "", h ? h : "");
+		break;
+	case PI_CHK_PINNED_SWAPPED:
+		snprintf(buf, len, "%" PRIu64 " pinned page%s%s%s swapped or migrating", n,
+			 n == 1 ? "" : "s", h ? " of " : "", h ? h : "");
+		break;
+	case PI_CHK_PINNED_NOT_EXCLUSIVE:
+		snprintf(buf, len, "%" PRIu64 " pinned page%s%s%s not AnonExclusive (COW hazard)",
+			 n, n == 1 ? "" : "s", h ? " of " : "", h ? h : "");
+		break;
+	case PI_CHK_HOLDER_NOT_PINNED:
+		snprintf(buf, len, "%" PRIu64 " page%s of %s mapped but not pinned: the ring "
+			 "pins other pages (desync)", n, n == 1 ? "" : "s", h ? h : "a holder");
+		break;
+	case PI_CHK_ORPHANED_PIN:
+		snprintf(buf, len, "%s: %" PRIu64 " page%s outside every VMA while VmPin is %"
+			 PRIu64 " KiB (%" PRIu64 " KiB pinned pages found)", h ? h : "holder", n,
+			 n == 1 ? "" : "s", f->vmpin_kib, f->found_kib);
+		break;
+	case PI_CHK_VMPIN_UNACCOUNTED:
+		snprintf(buf, len, "VmPin %" PRIu64 " KiB, pinned pages found %" PRIu64
+			 " KiB: %" PRIu64 " KiB not accounted for", f->vmpin_kib, f->found_kib,
+			 n * 4);
+		break;
+	case PI_CHK_PINS_UNACCOUNTED:
+		snprintf(buf, len, "pinned pages found %" PRIu64 " KiB, VmPin %" PRIu64
+			 " KiB: %" PRIu64 " KiB more than accounted", f->found_kib, f->vmpin_kib,
+			 n * 4);
+		break;
+	case PI_CHK_LONGTERM_UNPINNABLE:
+		snprintf(buf, len, "%" PRIu64 " pinned page%s%s%s not long-term pinnable "
+			 "(movable zone or CMA)", n, n == 1 ? "" : "s", h ? " of " : "", h ? h : "");
+		break;
+	case PI_CHK_BIAS_ONLY:
+		snprintf(buf, len, "%" PRIu64 " page%s%s%s pinned by the refcount bias only "
+			 "(estimate)", n, n == 1 ? "" : "s", h ? " of " : "", h ? h : "");
+		break;
+	default:
+		snprintf(buf, len, "unknown check");
+	}
+}
+
+void pi_audit_proc_init(struct pi_audit_proc *a, const struct pi_proc *p,
+			const bool enabled[PI_CHK__MAX])
+{
+	memset(a, 0, sizeof(*a));
+	memcpy(a->enabled, enabled, sizeof(a->enabled));
+	a->proc = p;
+	/*
+	 * A ring inherited across fork (or passed over a socket) lists the
+	 * owner's buffers; its pins are charged to the owner's VmPin, and the
+	 * child's copies of those addresses are rightly not pinned.
+	 */
+	a->ring_charged = !p->status.has_vmpin || p->status.vmpin_kib > 0;
+}
+
+static struct pi_finding *new_finding(struct pi_audit_proc *a, enum pi_check_id id)
+{
+	struct pi_finding *f;
+
+	if (pi_grow((void **)&a->f, &a->cap, a->n + 1, sizeof(*a->f)) < 0)
+		return NULL;
+	f = &a->f[a->n++];
+	memset(f, 0, sizeof(*f));
+	f->check = id;
+	return f;
+}
+
+static int page_finding(struct pi_audit_proc *a, enum pi_check_id id, const struct pi_page *pg)
+{
+	const char *h = pg->holder ? pg->holder->desc : "";
+	struct pi_finding *f;
+
+	if (!a->enabled[id])
+		return 0;
+	if (a->open[id]) {
+		f = &a->f[a->open[id] - 1];
+		if (f->end == pg->addr && strcmp(f->holder, h) == 0) {
+			f->end += PAGE_SZ;
+			f->pages++;
+			return 0;
+		}
+	}
+	f = new_finding(a, id);
+	if (!f)
+		return -ENOMEM;
+	f->has_range = true;
+	f->start = pg->addr;
+	f->end = pg->addr + PAGE_SZ;
+	f->pages = 1;
+	snprintf(f->holder, sizeof(f->holder), "%s", h);
+	a->open[id] = a->n;
+	return 0;
+}
+
+int pi_audit_page(const struct pi_page *pg, void *userdata)
+{
+	struct pi_audit_proc *a = userdata;
+	bool exact = pi_source_is_exact(pg->source);
+	/* held: pinned, or covered by a holder without an exact "no" */
+	bool held = pg->verdict == PI_V_PINNED || (pg->verdict == PI_V_MAYBE && pg->holder);
+	int r = 0;
+
+	pi_summary_add(&a->sum, pg);
+	if (held)
+		a->held++;
+	if (held && !pg->present && !pg->swapped)
+		r = page_finding(a, PI_CHK_PINNED_NOT_PRESENT, pg);
+	if (r == 0 && held && pg->swapped)
+		r = page_finding(a, PI_CHK_PINNED_SWAPPED, pg);
+	if (r == 0 && held && pg->present && pg->exclusive == 0)
+		r = page_finding(a, PI_CHK_PINNED_NOT_EXCLUSIVE, pg);
+	if (r == 0 && pg->holder && pg->present && pg->verdict == PI_V_NOT && exact &&
+	    a->ring_charged) {
+		a->desynced++;
+		r = page_finding(a, PI_CHK_HOLDER_NOT_PINNED, pg);
+	}
+	if (r == 0 && pg->verdict == PI_V_PINNED && pg->pin_known &&
+	    pg->source == PI_SRC_KPAGEPIN && !(pg->pin & KPP_F_LONGTERM_PINNABLE))
+		r = page_finding(a, PI_CHK_LONGTERM_UNPINNABLE, pg);
+	if (r == 0 && pg->verdict == PI_V_PINNED && !pg->pin_exact && exact)
+		r = page_finding(a, PI_CHK_BIAS_ONLY, pg);
+	return r;
+}
+
+uint64_t pi_range_unmapped_pages(const struct pi_vma_list *l, uint64_t start, uint64_t end)
+{
+	uint64_t s = start & ~(PAGE_SZ - 1);
+	uint64_t e = (end + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+	uint64_t covered = 0;
+
+	if (e <= s)
+		return 0;
+	for (size_t i = 0; i < l->n; i++) {
+		uint64_t lo = l->vmas[i].start > s ? l->vmas[i].start : s;
+		uint64_t hi = l->vmas[i].end < e ? l->vmas[i].end : e;
+
+		if (hi > lo)
+			covered += hi - lo;
+	}
+	if (covered > e - s)
+		covered = e - s;
+	return (e - s - covered) / PAGE_SZ;
+}
+
+int pi_audit_proc_finish(struct pi_audit_proc *a)
+{
+	const struct pi_proc *p = a->proc;
+	const struct pi_status *st = &p->status;
+	uint64_t found_kib = a->held * 4, orphaned = 0, explained;
+	struct pi_finding *f;
+
+	for (size_t i = 0; i < p->holders.n; i++) {
+		const struct pi_holder *h = &p->holders.h[i];
+		uint64_t u = pi_range_unmapped_pages(&p->vmas, h->start, h->end);
+
+		if (!u)
+			continue;
+		orphaned += u;
+		/* VmPin still charging it is what makes it a pin, not a stale entry */
+		if (!a->enabled[PI_CHK_ORPHANED_PIN] || !st->has_vmpin || st->vmpin_kib <= found_kib)
+			continue;
+		f = new_finding(a, PI_CHK_ORPHANED_PIN);
+		if (!f)
+			return -ENOMEM;
+		f->has_range = true;
+		f->start = h->start & ~(PAGE_SZ - 1);
+		f->end = (h->end + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+		f->pages = u;
+		f->vmpin_kib = st->vmpin_kib;
+		f->found_kib = found_kib;
+		snprintf(f->holder, sizeof(f->holder), "%s", h->desc);
+	}
+	if (!st->has_vmpin)
+		return 0;
+	explained = found_kib + (a->desynced + orphaned) * 4;
+	if (a->enabled[PI_CHK_VMPIN_UNACCOUNTED] && st->vmpin_kib > explained) {
+		f = new_finding(a, PI_CHK_VMPIN_UNACCOUNTED);
+		if (!f)
+			return -ENOMEM;
+		f->pages = (st->vmpin_kib - explained + 3) / 4;
+		f->vmpin_kib = st->vmpin_kib;
+		f->found_kib = found_kib;
+	}
+	if (a->enabled[PI_CHK_PINS_UNACCOUNTED] && found_kib > st->vmpin_kib) {
+		f = new_finding(a, PI_CHK_PINS_UNACCOUNTED);
+		if (!f)
+			return -ENOMEM;
+		f->pages = (found_kib - st->vmpin_kib + 3) / 4;
+		f->vmpin_kib = st->vmpin_kib;
+		f->found_kib = found_kib;
+	}
+	return 0;
+}
+
+void pi_audit_proc_free(struct pi_audit_proc *a)
+{
+	free(a->f);
+	a->f = NULL;
+	a->n = a->cap = 0;
+}
