@@ -216,10 +216,19 @@ static int open_error(struct audit *au, pid_t pid, int r, size_t bad_line)
 	return r;
 }
 
-/* a process that vanished: reported as gone; only an error if it was named */
+/*
+ * PIDs listed by --all or -C may exit before we read them: that is life,
+ * not trouble. Only a PID the user typed must exist.
+ */
+static bool pids_typed(const struct pi_cli *cli)
+{
+	return !cli->all && !cli->ncommands;
+}
+
+/* a process that vanished: reported as gone; only an error if it was typed */
 static int mark_gone(struct audit *au, const struct pi_proc *p, struct audit_proc *ap)
 {
-	if (!au->cli->all) {
+	if (pids_typed(au->cli)) {
 		pi_warn("pid %d: process exited during the audit", (int)p->pid);
 		au->trouble = true;
 	}
@@ -237,7 +246,8 @@ static int audit_one(struct audit *au, pid_t pid)
 	struct pi_scan_ctx ctx = {
 		.source = au->src->source,
 		.pinsrc = au->src->pinsrc,
-		.kpageflags = au->src->kpageflags,
+		/* an exact source tells exclusivity itself: skip the costly kpageflags */
+		.kpageflags = pi_source_is_exact(au->src->source) ? NULL : au->src->kpageflags,
 		.anon_only = true,
 		.use_pagemap_scan = !au->cli->no_pagemap_scan,
 	};
@@ -251,7 +261,7 @@ static int audit_one(struct audit *au, pid_t pid)
 	if (r == -ENOENT || r == -ESRCH) {
 		struct pi_proc gone = { .pid = pid };
 
-		if (!au->cli->all)
+		if (pids_typed(au->cli))
 			return open_error(au, pid, r, bad_line);
 		return mark_gone(au, &gone, NULL);
 	}
@@ -399,19 +409,17 @@ static int print_table(struct audit *au, FILE *out)
 				snprintf(buf[5], sizeof(buf[5]), "-");
 			}
 			snprintf(buf[6], sizeof(buf[6]), "%" PRIu64, af->f.pages);
-			for (size_t c = 0; c < 7; c++) {
-				char *esc = pi_escape_text(buf[c]);
-
-				if (esc)
-					scols_line_refer_data(ln, c, esc);
-			}
+			/*
+			 * No pi_escape_text() here: libsmartcols encodes control
+			 * bytes, invalid UTF-8 and an ambiguous "\\x" itself, so
+			 * escaping first would show a backslash as \x5cx5c.
+			 */
+			for (size_t c = 0; c < 7; c++)
+				if (scols_line_set_data(ln, c, buf[c]))
+					r = -ENOMEM;
 			pi_finding_message(&af->f, buf[0], sizeof(buf[0]));
-			{
-				char *esc = pi_escape_text(buf[0]);
-
-				if (esc)
-					scols_line_refer_data(ln, 7, esc);
-			}
+			if (scols_line_set_data(ln, 7, buf[0]))
+				r = -ENOMEM;
 		}
 		if (r == 0)
 			scols_print_table(tb);
