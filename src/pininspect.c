@@ -50,7 +50,7 @@ static const struct argp_option options[] = {
 	{ "command", 'C', "NAME", 0, "inspect processes named NAME (repeatable)", 1 },
 	{ "source", OPT_SOURCE, "NAME", 0,
 	  "pin source: kpagepin, bpf, io_uring or none (default: best available)", 1 },
-	{ "anon-only", OPT_ANON_ONLY, NULL, 0, "only anonymous pages (the default for now)", 1 },
+	{ "anon-only", OPT_ANON_ONLY, NULL, 0, "only anonymous pages (default: also shmem, hugetlb and private file pages)", 1 },
 	{ "root", OPT_ROOT, "DIR", 0, "read /proc and /sys under DIR (fixture trees)", 1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "pages", OPT_PAGES, NULL, 0, "list pages one by one instead of runs", 2 },
@@ -342,7 +342,7 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 			.source = src->source,
 			.pinsrc = src->pinsrc,
 			.kpageflags = src->kpageflags,
-			.anon_only = true,
+			.anon_only = cli->anon_only,
 			.use_pagemap_scan = !cli->no_pagemap_scan,
 		};
 		struct pi_proc p;
@@ -391,7 +391,7 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 
 int main(int argc, char **argv)
 {
-	struct pi_cli cli = { .mode = PI_MODE_REPORT, .anon_only = true, .interval_ms = 1000,
+	struct pi_cli cli = { .mode = PI_MODE_REPORT, .interval_ms = 1000,
 			   .node = -1, .memory_block = -1 };
 	struct pi_sources src;
 	int rc, r;

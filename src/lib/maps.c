@@ -80,6 +80,8 @@ static enum pi_kind classify(const struct pi_vma *v)
 		return PI_KIND_SHMEM;
 	if (*n == '[')		/* [vdso], [vvar], [vsyscall], [uprobes] */
 		return PI_KIND_OTHER;
+	if (starts_with(n, "/anon_hugepage"))
+		return PI_KIND_HUGETLB;
 	if (v->shared) {
 		if (starts_with(n, "/memfd:") || starts_with(n, "/dev/zero") ||
 		    starts_with(n, "/SYSV") || starts_with(n, "/dev/shm/"))

@@ -164,6 +164,11 @@ static int scan_span(struct pi_proc *p, struct pi_scan_ctx *ctx, const struct pi
 					pg.kpf_known = true;
 					if (k & KPF_BIT(KPF_THP))
 						pg.huge = true;
+					/* MFD_HUGETLB memfds look like shmem by name */
+					if (k & KPF_BIT(KPF_HUGE)) {
+						pg.huge = true;
+						pg.kind = PI_KIND_HUGETLB;
+					}
 				}
 				if (ctx->pinsrc) {
 					pg.pin = c->pin[s];

@@ -55,12 +55,14 @@
 /* io_uring refuses registered buffers larger than this */
 #define URING_MAX_BUF	(1UL << 30)
 
-enum area_kind { AREA_ANON, AREA_THP, AREA_FILE_COW };
+enum area_kind { AREA_ANON, AREA_THP, AREA_FILE_COW, AREA_MEMFD, AREA_HUGETLB };
 
 static const char *const area_kind_names[] = {
 	[AREA_ANON] = "anon",
 	[AREA_THP] = "thp",
 	[AREA_FILE_COW] = "file-cow",
+	[AREA_MEMFD] = "memfd",
+	[AREA_HUGETLB] = "hugetlb",
 };
 
 struct area {
@@ -323,6 +325,9 @@ static void __attribute__((noreturn)) usage(void)
 "      --no-thp                MADV_NOHUGEPAGE on the area (default)\n"
 "  -b, --buffer=OFFSET:LEN     register [OFFSET, OFFSET+LEN) of the area as a\n"
 "                              buffer (repeatable; default 0:256K)\n"
+"      --memfd-buffer=LEN      register a shared memfd mapping of LEN (shmem)\n"
+"      --hugetlb-buffer=LEN    register a shared MFD_HUGETLB memfd mapping (needs\n"
+"                              reserved huge pages; exit 77 without)\n"
 "      --thp-buffer=LEN        register a separate 2 MiB-aligned MADV_HUGEPAGE\n"
 "                              area of LEN bytes (repeatable)\n"
 "      --no-buffers            register nothing (no pins)\n"
@@ -355,6 +360,8 @@ enum {
 	OPT_THP = 256,
 	OPT_NO_THP,
 	OPT_THP_BUFFER,
+	OPT_MEMFD_BUFFER,
+	OPT_HUGETLB_BUFFER,
 	OPT_NO_BUFFERS,
 	OPT_FILE_COW,
 	OPT_FILE_COW_SIZE,
@@ -374,6 +381,8 @@ static void parse_args(struct pinload *pl, int argc, char **argv)
 		{ "buffer",		required_argument, NULL, 'b' },
 		{ "thp-buffer",		required_argument, NULL, OPT_THP_BUFFER },
 		{ "no-buffers",		no_argument,	   NULL, OPT_NO_BUFFERS },
+		{ "memfd-buffer",	required_argument, NULL, OPT_MEMFD_BUFFER },
+		{ "hugetlb-buffer",	required_argument, NULL, OPT_HUGETLB_BUFFER },
 		{ "file-cow",		required_argument, NULL, OPT_FILE_COW },
 		{ "file-cow-size",	required_argument, NULL, OPT_FILE_COW_SIZE },
 		{ "file-cow-write",	required_argument, NULL, OPT_FILE_COW_WRITE },
@@ -409,6 +418,16 @@ static void parse_args(struct pinload *pl, int argc, char **argv)
 			if (parse_size(optarg, &len) || !len)
 				usage_error("--thp-buffer: bad size '%s'", optarg);
 			add_spec(pl, AREA_THP, 0, len);
+			break;
+		case OPT_MEMFD_BUFFER:
+			if (parse_size(optarg, &len) || !len)
+				usage_error("--memfd-buffer: bad size '%s'", optarg);
+			add_spec(pl, AREA_MEMFD, 0, len);
+			break;
+		case OPT_HUGETLB_BUFFER:
+			if (parse_size(optarg, &len) || !len)
+				usage_error("--hugetlb-buffer: bad size '%s'", optarg);
+			add_spec(pl, AREA_HUGETLB, 0, len);
 			break;
 		case OPT_NO_BUFFERS:
 			pl->no_buffers = true;
@@ -515,7 +534,7 @@ static void range_remove(struct pinload *pl, uintptr_t start, uintptr_t end)
  * two of our areas (or a moved buffer) into one VMA: each shows up as its
  * own line in /proc/PID/maps.
  */
-static void *map_guarded(size_t len, size_t align, size_t page, int fd)
+static void *map_guarded_shared(size_t len, size_t align, size_t page, int fd, bool shared)
 {
 	size_t span = len + 2 * align + 2 * page;
 	char *res, *p;
@@ -527,7 +546,8 @@ static void *map_guarded(size_t len, size_t align, size_t page, int fd)
 		return NULL;
 	at = round_up((uintptr_t)res + page, align);
 	p = mmap((void *)at, len, PROT_READ | PROT_WRITE,
-		 MAP_FIXED | MAP_PRIVATE | (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
+		 MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE) |
+		 (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
 	if (p == MAP_FAILED) {
 		int err = errno;
 
@@ -536,6 +556,11 @@ static void *map_guarded(size_t len, size_t align, size_t page, int fd)
 		return NULL;
 	}
 	return p;
+}
+
+static void *map_guarded(size_t len, size_t align, size_t page, int fd)
+{
+	return map_guarded_shared(len, align, page, fd, false);
 }
 
 static void touch_range(uintptr_t start, uintptr_t end, size_t page)
@@ -617,6 +642,36 @@ static int setup_memory(struct pinload *pl)
 				    pl->page);
 			*b = (struct buffer){ ar->addr, s->len, THP_SIZE, true };
 			break;
+		case AREA_MEMFD:
+		case AREA_HUGETLB: {
+			bool huge = s->kind == AREA_HUGETLB;
+			size_t alen = round_up(s->len, huge ? THP_SIZE : pl->page);
+			int fd = memfd_create(huge ? "pinload-hugetlb" : "pinload-memfd",
+					      MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+			char *p;
+
+			if (fd < 0 || ftruncate(fd, (off_t)alen)) {
+				warnx_("memfd", "%s", strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				return -1;
+			}
+			/* shared: the pages are shmem/hugetlb folios, not anon */
+			p = map_guarded_shared(alen, huge ? THP_SIZE : pl->page, pl->page, fd, true);
+			close(fd);
+			if (!p) {
+				/* hugetlb reserves at mmap: none reserved gives ENOMEM */
+				warnx_("mmap memfd", "%s%s", strerror(errno), huge ?
+				       " (reserve huge pages: /proc/sys/vm/nr_hugepages)" : "");
+				exit(huge && errno == ENOMEM ? 77 : 1);
+			}
+			pl->areas = xreallocarray(pl->areas, pl->nareas + 1, sizeof(*pl->areas));
+			pl->areas[pl->nareas++] = (struct area){ .kind = s->kind, .addr = p, .len = alen };
+			range_add(pl, (uintptr_t)p, (uintptr_t)p + alen);
+			touch_range((uintptr_t)p, (uintptr_t)p + alen, pl->page);
+			*b = (struct buffer){ p, s->len, huge ? THP_SIZE : pl->page, true };
+			break;
+		}
 		case AREA_FILE_COW:
 			/* filled in below, once the file is mapped */
 			*b = (struct buffer){ NULL, 0, pl->page, true };
