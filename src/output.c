@@ -453,6 +453,19 @@ int pi_report_page(const struct pi_page *pg, void *userdata)
 	return 0;
 }
 
+/* which of the probed interfaces this report used (DESIGN section 7) */
+static void print_sources_line(struct pi_report *rep)
+{
+	const char *names[16];
+	size_t n = 0;
+
+	pi_sources_names(rep->src, names, &n);
+	printf("sources:");
+	for (size_t i = 0; i < n; i++)
+		printf("%s %s", i ? "," : "", names[i]);
+	printf(" (kernel %s)\n", *rep->src->probe.release ? rep->src->probe.release : "unknown");
+}
+
 static void print_summary_line(struct pi_report *rep, const struct pi_proc *p,
 			       const struct pi_summary *s)
 {
@@ -522,6 +535,8 @@ int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const str
 	if (!rep->cli->raw && !rep->cli->noheadings) {
 		if (rep->nprocs)
 			putchar('\n');
+		else
+			print_sources_line(rep);
 		print_summary_line(rep, p, s);
 	}
 	if (!rep->cli->pages) {
