@@ -21,8 +21,11 @@ static int add_pid(pid_t pid, pid_t **pids, size_t *n, size_t *cap)
 	return 0;
 }
 
-/* libproc2 hard-codes /proc, so a fixture root is walked by hand */
-static int by_command_root(const char *name, pid_t **pids, size_t *n, size_t *cap)
+/*
+ * libproc2 hard-codes /proc, so a fixture root is walked by hand: add every
+ * pid under ROOT/proc whose name is NAME (or every pid when NAME is NULL).
+ */
+static int walk_root_proc(const char *name, pid_t **pids, size_t *n, size_t *cap)
 {
 	int fd = pi_root_open("proc", O_RDONLY | O_DIRECTORY);
 	struct dirent *de;
@@ -42,7 +45,7 @@ static int by_command_root(const char *name, pid_t **pids, size_t *n, size_t *ca
 
 		if (pi_parse_pid(de->d_name, &pid) < 0)
 			continue;
-		if (pi_status_read(pid, &st) == 0 && strcmp(st.name, name) == 0)
+		if (!name || (pi_status_read(pid, &st) == 0 && strcmp(st.name, name) == 0))
 			r = add_pid(pid, pids, n, cap);
 	}
 	closedir(d);
@@ -57,7 +60,7 @@ int pi_procsel_by_command(const char *name, pid_t **pids, size_t *n, size_t *cap
 	int r;
 
 	if (!pi_root_is_host())
-		return by_command_root(name, pids, n, cap);
+		return walk_root_proc(name, pids, n, cap);
 	r = procps_pids_new(&info, items, (int)ARRAY_SIZE(items));
 	if (r < 0)
 		return r;
@@ -82,28 +85,8 @@ int pi_procsel_all(pid_t **pids, size_t *n, size_t *cap)
 	struct pids_stack *stack;
 	int r;
 
-	if (!pi_root_is_host()) {
-		int fd = pi_root_open("proc", O_RDONLY | O_DIRECTORY);
-		struct dirent *de;
-		DIR *d;
-
-		if (fd < 0)
-			return fd;
-		d = fdopendir(fd);
-		if (!d) {
-			close(fd);
-			return -errno;
-		}
-		r = 0;
-		while ((de = readdir(d)) && r == 0) {
-			int pid;
-
-			if (pi_parse_pid(de->d_name, &pid) == 0)
-				r = add_pid(pid, pids, n, cap);
-		}
-		closedir(d);
-		return r;
-	}
+	if (!pi_root_is_host())
+		return walk_root_proc(NULL, pids, n, cap);
 	r = procps_pids_new(&info, items, (int)ARRAY_SIZE(items));
 	if (r < 0)
 		return r;

@@ -96,18 +96,23 @@ int pi_root_access(const char *relpath)
 	return 0;
 }
 
+static int vformat_path(char *path, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(path, size, fmt, ap);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 int pi_root_openf(int flags, const char *fmt, ...)
 {
 	char path[PATH_MAX];
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(path, sizeof(path), fmt, ap);
+	r = vformat_path(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	return pi_root_open(path, flags);
+	return r < 0 ? r : pi_root_open(path, flags);
 }
 
 /* /proc files report size 0: read until EOF, bounded so a hostile tree cannot exhaust memory */
@@ -172,12 +177,10 @@ int pi_root_readf(char **ret_buf, size_t *ret_len, const char *fmt, ...)
 {
 	char path[PATH_MAX];
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(path, sizeof(path), fmt, ap);
+	r = vformat_path(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	return pi_root_read_file(path, ret_buf, ret_len);
+	return r < 0 ? r : pi_root_read_file(path, ret_buf, ret_len);
 }
