@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Audit check logic on synthetic pages, processes and summaries. */
+#include <errno.h>
+#include "tap.h"
+#include "pininspect/audit.h"
+
+#define PG 4096ULL
+#define BIAS_PIN (1025 | (1ULL << KPP_PINCOUNT_SHIFT) | KPP_F_MAYBE_PINNED | KPP_F_ANON | \
+		  KPP_F_ANON_EXCLUSIVE)
+#define NOT_PINNED (1 | KPP_F_ANON | KPP_F_ANON_EXCLUSIVE)
+
+static struct pi_vma vma = { .start = 0x10000, .end = 0x20000, .name = "" };
+static struct pi_holder holders[2] = {
+	{ .start = 0x10000, .end = 0x14000, .fd = 4, .index = 0, .desc = "io_uring fd 4 buf 0" },
+	{ .start = 0x30000, .end = 0x34000, .fd = 4, .index = 1, .desc = "io_uring fd 4 buf 1" },
+};
+
+static void make_proc(struct pi_proc *p, uint64_t vmpin_kib, size_t nholders)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = 42;
+	snprintf(p->status.name, sizeof(p->status.name), "synthetic");
+	p->status.has_vmpin = true;
+	p->status.vmpin_kib = vmpin_kib;
+	p->vmas.vmas = &vma;
+	p->vmas.n = 1;
+	p->holders.h = holders;
+	p->holders.n = nholders;
+}
+
+static void all_enabled(bool en[PI_CHK__MAX])
+{
+	for (int i = 0; i < PI_CHK__MAX; i++)
+		en[i] = true;
+}
+
+/* a present page at addr with entry pin from an exact source */
+static void feed(struct pi_audit_proc *a, uint64_t addr, uint64_t pin, enum pi_source src,
+		 const struct pi_holder *h)
+{
+	struct pi_page pg = { .addr = addr, .present = true, .pin = pin, .pin_known = true,
+			      .pfn_known = true, .holder = h, .vma = &vma };
+
+	pi_page_decide(&pg, src);
+	pi_audit_page(&pg, a);
+}
+
+static void feed_missing(struct pi_audit_proc *a, uint64_t addr, bool swapped,
+			 const struct pi_holder *h)
+{
+	struct pi_page pg = { .addr = addr, .swapped = swapped, .holder = h, .vma = &vma };
+
+	pi_page_decide(&pg, PI_SRC_BPF);
+	pi_audit_page(&pg, a);
+}
+
+static size_t count(const struct pi_audit_proc *a, enum pi_check_id id)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		n += a->f[i].check == id;
+	return n;
+}
+
+static const struct pi_finding *first(const struct pi_audit_proc *a, enum pi_check_id id)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->f[i].check == id)
+			return &a->f[i];
+	return NULL;
+}
+
+static void test_selection(void)
+{
+	bool en[PI_CHK__MAX];
+	const char *bad = NULL;
+	size_t badlen = 0;
+	enum pi_severity sev;
+
+	ok(pi_checks_select(NULL, NULL, en, &bad, &badlen) == 0 && en[0] && en[PI_CHK__MAX - 1],
+	   "no --check/--skip: every check");
+	ok(pi_checks_select("desync,bias-only", NULL, en, &bad, &badlen) == 0 &&
+	   en[PI_CHK_HOLDER_NOT_PINNED] && en[PI_CHK_BIAS_ONLY] && !en[PI_CHK_ORPHANED_PIN],
+	   "--check selects, desync is an alias of holder-not-pinned");
+	ok(pi_checks_select(NULL, "bias-only,pins-unaccounted", en, &bad, &badlen) == 0 &&
+	   !en[PI_CHK_BIAS_ONLY] && !en[PI_CHK_PINS_UNACCOUNTED] && en[PI_CHK_PINNED_SWAPPED],
+	   "--skip removes");
+	is_int(pi_checks_select("orphaned-pin,nope", NULL, en, &bad, &badlen), -EINVAL,
+	       "unknown id rejected");
+	ok(badlen == 4 && strncmp(bad, "nope", 4) == 0, "unknown id reported");
+	is_int(pi_checks_select(NULL, "pinned", en, &bad, &badlen), -EINVAL,
+	       "a prefix is not an id");
+	ok(pi_severity_from_name("warning", &sev) == 0 && sev == PI_SEV_WARNING,
+	   "severity names parse");
+	ok(pi_severity_from_name("fatal", &sev) < 0, "unknown severity rejected");
+	ok(PI_SEV_ERROR > PI_SEV_WARNING && PI_SEV_WARNING > PI_SEV_INFO, "severities ordered");
+	for (int i = 0; i < PI_CHK__MAX; i++) {
+		const struct pi_check_info *ci = pi_check_info(i);
+
+		if (!ci->id || !ci->description || !ci->hint || pi_check_lookup(ci->id,
+		    strlen(ci->id)) != i) {
+			ok(0, "check %d fully described", i);
+			return;
+		}
+	}
+	ok(1, "every check has id, description, hint and is found by its id");
+}
+
+static void test_unmet(void)
+{
+	struct pi_audit_caps iou = { .source = PI_SRC_IOURING, .exclusive_known = false };
+	struct pi_audit_caps bpf = { .source = PI_SRC_BPF, .exclusive_known = true };
+	struct pi_audit_caps kpp = { .source = PI_SRC_KPAGEPIN, .exclusive_known = true };
+	int n = 0;
+
+	ok(pi_check_unmet(PI_CHK_HOLDER_NOT_PINNED, &iou) != NULL,
+	   "desync needs an exact source: skipped with io_uring holders");
+	ok(pi_check_unmet(PI_CHK_BIAS_ONLY, &iou) && pi_check_unmet(PI_CHK_LONGTERM_UNPINNABLE, &iou),
+	   "bias-only and longterm skipped with io_uring holders");
+	ok(pi_check_unmet(PI_CHK_PINNED_NOT_EXCLUSIVE, &iou) != NULL,
+	   "exclusivity unknown: pinned-not-exclusive skipped");
+	ok(!pi_check_unmet(PI_CHK_PINNED_NOT_PRESENT, &iou) && !pi_check_unmet(PI_CHK_ORPHANED_PIN, &iou),
+	   "pagemap/fdinfo checks run with holders only");
+	ok(!pi_check_unmet(PI_CHK_HOLDER_NOT_PINNED, &bpf) &&
+	   pi_check_unmet(PI_CHK_LONGTERM_UNPINNABLE, &bpf) != NULL,
+	   "bpf: desync runs, longterm skipped (no LONGTERM_PINNABLE)");
+	for (int i = 0; i < PI_CHK__MAX; i++)
+		n += pi_check_unmet(i, &kpp) == NULL;
+	is_int(n, PI_CHK__MAX, "kpagepin with kpageflags: every check runs");
+}
+
+static void test_clean(void)
+{
+	struct pi_audit_proc a;
+	struct pi_proc p;
+	bool en[PI_CHK__MAX];
+
+	all_enabled(en);
+	make_proc(&p, 16, 1);
+	pi_audit_proc_init(&a, &p, en);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, BIAS_PIN, PI_SRC_BPF, &holders[0]);
+	for (uint64_t addr = 0x14000; addr < 0x18000; addr += PG)
+		feed(&a, addr, NOT_PINNED, PI_SRC_BPF, NULL);
+	pi_audit_proc_finish(&a);
+	is_int(a.n, 1, "clean: one finding");
+	is_int(count(&a, PI_CHK_BIAS_ONLY), 1, "clean: it is bias-only (info)");
+	ok(first(&a, PI_CHK_BIAS_ONLY) && first(&a, PI_CHK_BIAS_ONLY)->pages == 4 &&
+	   first(&a, PI_CHK_BIAS_ONLY)->start == 0x10000 && first(&a, PI_CHK_BIAS_ONLY)->end == 0x14000,
+	   "clean: bias-only covers the 4 pinned pages as one run");
+	is_int(a.held, 4, "clean: 4 pages held");
+	pi_audit_proc_free(&a);
+
+	/* exact pins on a large folio: not even bias-only */
+	pi_audit_proc_init(&a, &p, en);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, 513 | (1ULL << KPP_PINCOUNT_SHIFT) | KPP_F_PIN_EXACT | KPP_F_LARGE |
+		     KPP_F_ANON | KPP_F_ANON_EXCLUSIVE | KPP_F_MAYBE_PINNED | KPP_F_LONGTERM_PINNABLE,
+		     PI_SRC_KPAGEPIN, &holders[0]);
+	pi_audit_proc_finish(&a);
+	is_int(a.n, 0, "exact pins, VmPin accounted, long-term pinnable: no finding");
+	pi_audit_proc_free(&a);
+}
+
+static void test_desync(void)
+{
+	struct pi_audit_proc a;
+	struct pi_proc p;
+	bool en[PI_CHK__MAX];
+	const struct pi_finding *f;
+	char msg[256];
+
+	all_enabled(en);
+	make_proc(&p, 16, 1);
+	pi_audit_proc_init(&a, &p, en);
+	feed(&a, 0xf000, NOT_PINNED, PI_SRC_BPF, NULL);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, NOT_PINNED, PI_SRC_BPF, &holders[0]);
+	feed(&a, 0x14000, NOT_PINNED, PI_SRC_BPF, NULL);
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_HOLDER_NOT_PINNED);
+	ok(f && f->start == 0x10000 && f->end == 0x14000 && f->pages == 4 &&
+	   strcmp(f->holder, "io_uring fd 4 buf 0") == 0,
+	   "desync: holder-not-pinned for exactly the buffer's pages");
+	is_int(count(&a, PI_CHK_VMPIN_UNACCOUNTED), 0, "desync explains VmPin: no vmpin-unaccounted");
+	is_int(a.n, 1, "desync: nothing else");
+	pi_finding_message(f, msg, sizeof(msg));
+	ok(strstr(msg, "io_uring fd 4 buf 0") && strstr(msg, "desync"), "desync message: %s", msg);
+	pi_audit_proc_free(&a);
+
+	/* a child that inherited the ring: VmPin 0, its copies are rightly not pinned */
+	make_proc(&p, 0, 1);
+	pi_audit_proc_init(&a, &p, en);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, NOT_PINNED, PI_SRC_BPF, &holders[0]);
+	pi_audit_proc_finish(&a);
+	is_int(a.n, 0, "inherited ring (VmPin 0): no desync");
+	pi_audit_proc_free(&a);
+
+	/* disabled: not reported */
+	make_proc(&p, 16, 1);
+	en[PI_CHK_HOLDER_NOT_PINNED] = false;
+	pi_audit_proc_init(&a, &p, en);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, NOT_PINNED, PI_SRC_BPF, &holders[0]);
+	pi_audit_proc_finish(&a);
+	is_int(count(&a, PI_CHK_HOLDER_NOT_PINNED), 0, "--skip=holder-not-pinned: no finding");
+	is_int(count(&a, PI_CHK_VMPIN_UNACCOUNTED), 0, "skipped desync still explains VmPin");
+	pi_audit_proc_free(&a);
+}
+
+static void test_mapping(void)
+{
+	struct pi_audit_proc a;
+	struct pi_proc p;
+	bool en[PI_CHK__MAX];
+	const struct pi_finding *f;
+
+	all_enabled(en);
+	make_proc(&p, 16, 1);
+	pi_audit_proc_init(&a, &p, en);
+	feed_missing(&a, 0x10000, false, &holders[0]);
+	feed_missing(&a, 0x11000, false, &holders[0]);
+	feed_missing(&a, 0x12000, true, &holders[0]);
+	feed(&a, 0x13000, BIAS_PIN & ~KPP_F_ANON_EXCLUSIVE, PI_SRC_BPF, &holders[0]);
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_PINNED_NOT_PRESENT);
+	ok(f && f->pages == 2 && f->start == 0x10000 && f->end == 0x12000,
+	   "pinned-not-present: the 2 unmapped pages");
+	f = first(&a, PI_CHK_PINNED_SWAPPED);
+	ok(f && f->pages == 1 && f->start == 0x12000, "pinned-swapped: the swapped page");
+	f = first(&a, PI_CHK_PINNED_NOT_EXCLUSIVE);
+	ok(f && f->pages == 1 && f->start == 0x13000, "pinned-not-exclusive: the shared page");
+	is_int(count(&a, PI_CHK_VMPIN_UNACCOUNTED), 0, "holder pages count as held for VmPin");
+	pi_audit_proc_free(&a);
+
+	/* a gap or another holder starts a new run */
+	pi_audit_proc_init(&a, &p, en);
+	feed(&a, 0x10000, BIAS_PIN, PI_SRC_BPF, NULL);
+	feed(&a, 0x12000, BIAS_PIN, PI_SRC_BPF, NULL);
+	feed(&a, 0x13000, BIAS_PIN, PI_SRC_BPF, &holders[0]);
+	is_int(count(&a, PI_CHK_BIAS_ONLY), 3, "runs split at gaps and holder changes");
+	pi_audit_proc_free(&a);
+
+	/* kpagepin says a pinned page is not long-term pinnable */
+	pi_audit_proc_init(&a, &p, en);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, BIAS_PIN, PI_SRC_KPAGEPIN, &holders[0]);
+	f = first(&a, PI_CHK_LONGTERM_UNPINNABLE);
+	ok(f && f->pages == 4, "longterm-unpinnable: kpagepin without LONGTERM_PINNABLE");
+	pi_audit_proc_free(&a);
+	pi_audit_proc_init(&a, &p, en);
+	feed(&a, 0x10000, BIAS_PIN, PI_SRC_BPF, &holders[0]);
+	is_int(count(&a, PI_CHK_LONGTERM_UNPINNABLE), 0, "bpf entries never claim longterm");
+	pi_audit_proc_free(&a);
+}
+
+static void test_accounting(void)
+{
+	struct pi_audit_proc a;
+	struct pi_proc p;
+	bool en[PI_CHK__MAX];
+	const struct pi_finding *f;
+	char msg[256];
+
+	all_enabled(en);
+	/* buffer 1 outside every VMA, VmPin still 16 KiB: munmap while registered */
+	make_proc(&p, 16, 2);
+	p.holders.h = &holders[1];
+	p.holders.n = 1;
+	pi_audit_proc_init(&a, &p, en);
+	feed(&a, 0x10000, NOT_PINNED, PI_SRC_BPF, NULL);
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_ORPHANED_PIN);
+	ok(f && f->start == 0x30000 && f->end == 0x34000 && f->pages == 4,
+	   "orphaned-pin: the unmapped buffer");
+	is_int(count(&a, PI_CHK_VMPIN_UNACCOUNTED), 0, "orphan explains VmPin");
+	pi_audit_proc_free(&a);
+
+	p.status.vmpin_kib = 0;
+	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_finish(&a);
+	is_int(a.n, 0, "buffer outside VMAs without VmPin: a stale entry, not a pin");
+	pi_audit_proc_free(&a);
+
+	/* VmPin 64 KiB, 4 pages found */
+	make_proc(&p, 64, 1);
+	pi_audit_proc_init(&a, &p, en);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, BIAS_PIN, PI_SRC_BPF, &holders[0]);
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_VMPIN_UNACCOUNTED);
+	ok(f && !f->has_range && f->pages == 12 && f->vmpin_kib == 64 && f->found_kib == 16,
+	   "vmpin-unaccounted: 48 KiB missing");
+	pi_finding_message(f, msg, sizeof(msg));
+	ok(strstr(msg, "48 KiB") != NULL, "vmpin-unaccounted message: %s", msg);
+	is_int(count(&a, PI_CHK_PINS_UNACCOUNTED), 0, "no reverse finding");
+	pi_audit_proc_free(&a);
+
+	/* pins found beyond VmPin (e.g. VFIO charges locked_vm) */
+	make_proc(&p, 4, 0);
+	pi_audit_proc_init(&a, &p, en);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, BIAS_PIN, PI_SRC_BPF, NULL);
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_PINS_UNACCOUNTED);
+	ok(f && f->pages == 3 && pi_check_info(f->check)->severity == PI_SEV_INFO,
+	   "pins-unaccounted: 12 KiB beyond VmPin, info");
+	pi_audit_proc_free(&a);
+
+	/* no VmPin line: the accounting checks stay quiet */
+	make_proc(&p, 0, 0);
+	p.status.has_vmpin = false;
+	pi_audit_proc_init(&a, &p, en);
+	feed(&a, 0x10000, BIAS_PIN, PI_SRC_BPF, NULL);
+	pi_audit_proc_finish(&a);
+	ok(!count(&a, PI_CHK_PINS_UNACCOUNTED) && !count(&a, PI_CHK_VMPIN_UNACCOUNTED),
+	   "no VmPin: no accounting finding");
+	pi_audit_proc_free(&a);
+
+	is_int(pi_range_unmapped_pages(&p.vmas, 0x1e000, 0x22001), 3,
+	       "unmapped pages of a partly mapped, unaligned range");
+	is_int(pi_range_unmapped_pages(&p.vmas, 0x10000, 0x20000), 0, "mapped range");
+}
+
+int main(void)
+{
+	test_selection();
+	test_unmet();
+	test_clean();
+	test_desync();
+	test_mapping();
+	test_accounting();
+	return tap_done();
+}
