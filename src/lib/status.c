@@ -19,20 +19,27 @@ static const char *field_value(const char *line, const char *le, const char *key
 	return line;
 }
 
-static int parse_kib(const char *p, const char *le, uint64_t *ret)
+/* a decimal number at *p (at most 20 digits), advancing *p past it */
+static int parse_number(const char **p, const char *le, uint64_t *ret)
 {
-	char tmp[32];
+	char tmp[24];
 	size_t n = 0;
 
-	while (p + n < le && p[n] >= '0' && p[n] <= '9' && n < sizeof(tmp) - 1)
+	while (*p + n < le && (*p)[n] >= '0' && (*p)[n] <= '9' && n < sizeof(tmp) - 1)
 		n++;
 	if (!n)
 		return -EINVAL;
-	memcpy(tmp, p, n);
+	memcpy(tmp, *p, n);
 	tmp[n] = '\0';
-	if (strncmp(p + n, " kB", 3) || p + n + 3 != le)
-		return -EINVAL;
+	*p += n;
 	return pi_parse_u64(tmp, 10, ret);
+}
+
+static int parse_kib(const char *p, const char *le, uint64_t *ret)
+{
+	if (parse_number(&p, le, ret) < 0)
+		return -EINVAL;
+	return strncmp(p, " kB", 3) || p + 3 != le ? -EINVAL : 0;
 }
 
 static int parse_uids(const char *p, const char *le, uid_t *real, uid_t *eff)
@@ -40,20 +47,10 @@ static int parse_uids(const char *p, const char *le, uid_t *real, uid_t *eff)
 	uint64_t v[2];
 
 	for (int i = 0; i < 2; i++) {
-		char tmp[16];
-		size_t n = 0;
-
 		while (p < le && (*p == '\t' || *p == ' '))
 			p++;
-		while (p + n < le && p[n] >= '0' && p[n] <= '9' && n < sizeof(tmp) - 1)
-			n++;
-		if (!n)
+		if (parse_number(&p, le, &v[i]) < 0 || v[i] > UINT32_MAX)
 			return -EINVAL;
-		memcpy(tmp, p, n);
-		tmp[n] = '\0';
-		if (pi_parse_u64(tmp, 10, &v[i]) < 0 || v[i] > UINT32_MAX)
-			return -EINVAL;
-		p += n;
 	}
 	*real = (uid_t)v[0];
 	*eff = (uid_t)v[1];
@@ -85,14 +82,8 @@ int pi_status_parse(const char *buf, size_t len, struct pi_status *ret)
 			have_uid = true;
 		} else if ((v = field_value(p, le, "Tgid"))) {
 			uint64_t t;
-			char tmp[16];
-			size_t n = (size_t)(le - v);
 
-			if (n >= sizeof(tmp))
-				return -EINVAL;
-			memcpy(tmp, v, n);
-			tmp[n] = '\0';
-			if (pi_parse_u64(tmp, 10, &t) < 0 || t > INT32_MAX)
+			if (parse_number(&v, le, &t) < 0 || v != le || t > INT32_MAX)
 				return -EINVAL;
 			st.tgid = (pid_t)t;
 		} else if ((v = field_value(p, le, "VmPin"))) {
