@@ -43,6 +43,12 @@
  * small folios (refcount - mapcount) / 1024 when refcount >= 1024 (not
  * exact: 1024 plain references look like a pin). LONGTERM_PINNABLE is not
  * reported (the zone bits of page->flags are not described by BTF).
+ * ANON_EXCLUSIVE differs from the kpagepin module on one point: on the tail
+ * pages of a PMD-mapped THP it is the head's bit, which is what the kernel
+ * keeps and checks for a PMD mapping (__folio_add_anon_rmap() sets only the
+ * head for RMAP_LEVEL_PMD; GUP tests the head); the module and
+ * /proc/kpageflags report the tail's own bit, 0. PTE-mapped THP tails and
+ * small pages report their own bit, hugetlb pages the head's, in both.
  */
 #include <errno.h>
 #include <stdarg.h>
