@@ -54,6 +54,8 @@ struct watch {
 	/* causes seen since the last scan */
 	char causes[MAX_CAUSES][32];
 	size_t ncauses;
+	bool migration_reason;		/* mm_migrate_pages named why */
+	bool migration_seen;		/* per-PTE migration events, no reason */
 	FILE *human;			/* stdout, or stderr with --json */
 	struct jsonwrt jw;
 	unsigned int fail_mask;
@@ -236,7 +238,12 @@ static void on_event(const struct pi_trace_event *ev, void *userdata)
 	switch (ev->cause) {
 	case PI_CAUSE_MIGRATION:
 		/* mm_migrate_pages names its reason; per-PTE events only say migration */
-		add_cause(w, ev->reason ? ev->reason : "migration");
+		if (ev->reason) {
+			add_cause(w, ev->reason);
+			w->migration_reason = true;
+		} else {
+			w->migration_seen = true;
+		}
 		break;
 	case PI_CAUSE_COMPACTION:
 		add_cause(w, "compaction");
@@ -330,7 +337,7 @@ static void emit_gone(struct watch *w, const struct target *t)
 		jw_end(&w->jw);
 	}
 	time_human(ts, sizeof(ts));
-	fprintf(w->human, "%s pid %d gone: %s (%zu pinned pages no longer watched)\n", ts,
+	fprintf(w->human, "%s pid %d gone: %s (%zu pinned pages)\n", ts,
 		(int)t->pid, t->gone, t->base.npinned);
 	fflush(w->human);
 }
@@ -380,7 +387,12 @@ static int rescan_target(struct watch *w, struct target *t)
 
 static void rescan_all(struct watch *w, bool periodic)
 {
-	size_t ncauses = w->ncauses;
+	size_t ncauses;
+
+	/* "migration" only when no mm_migrate_pages told the reason */
+	if (w->migration_seen && !w->migration_reason)
+		add_cause(w, "migration");
+	ncauses = w->ncauses;
 
 	for (size_t i = 0; i < w->nt; i++) {
 		struct target *t = &w->t[i];
@@ -403,6 +415,7 @@ static void rescan_all(struct watch *w, bool periodic)
 		}
 	}
 	w->ncauses = 0;
+	w->migration_seen = w->migration_reason = false;
 }
 
 static bool all_gone(const struct watch *w)
@@ -702,6 +715,7 @@ int pi_watch_run(const struct pi_cli *cli, struct pi_sources *src)
 	memset(w.ev_total, 0, (pi_trace_nevents(w.trace) + 1) * sizeof(*w.ev_total));
 	w.ev_lost = 0;
 	w.ncauses = 0;
+	w.migration_seen = w.migration_reason = false;
 	print_start(&w);
 
 	nfds = pi_trace_pollfds(w.trace, fds, MAX_POLLFDS);
@@ -1367,7 +1381,7 @@ static int load_saved(const char *path, struct saved *sv)
 		snprintf(j.err, sizeof(j.err), "schema %" PRIu64 ", this pininspect reads schema %d",
 			 sv->schema, PI_JSON_SCHEMA);
 	if (*j.err) {
-		pi_warn("%s: %s", path, j.err);
+		pi_warn("%s: not a valid pininspect --save file: %s", path, j.err);
 		saved_free(sv);
 		return -EINVAL;
 	}

@@ -117,7 +117,7 @@ static bool pid_is_pininspect(pid_t pid)
 
 unsigned int pi_trace_remove_stale(void)
 {
-	char **names = tracefs_instances("^" PI_TRACE_INSTANCE_PREFIX "[0-9]+$");
+	char **names = tracefs_instances("^" PI_TRACE_INSTANCE_PREFIX "[0-9][0-9]*$");
 	unsigned int removed = 0;
 
 	if (!names)
