@@ -430,8 +430,12 @@ static int print_table(struct audit *au, FILE *out)
 	if (au->nfinds)
 		fputc('\n', out);
 	fprintf(out, "audited %zu process(es)", audited(au));
-	if (cli->all)
-		fprintf(out, " of %zu (%zu without pins skipped)", au->candidates, au->no_pins);
+	if (cli->all) {
+		fprintf(out, " of %zu (%zu without pins skipped", au->candidates, au->no_pins);
+		if (au->unreadable)
+			fprintf(out, ", %zu unreadable", au->unreadable);
+		fputc(')', out);
+	}
 	fprintf(out, " with source %s: %zu error(s), %zu warning(s), %zu info\n",
 		pi_source_name(au->src->source), sev[PI_SEV_ERROR], sev[PI_SEV_WARNING],
 		sev[PI_SEV_INFO]);
