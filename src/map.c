@@ -1,11 +1,806 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* System-wide pin map (issue 10): being written. */
+/*
+ * --map: system-wide pin map (issue 10, DESIGN section 9). Scan the PFN
+ * space (or a selection) with an exact pin source, map every pinned PFN
+ * back to the processes mapping it, report runs; orphaned pins, the memory
+ * block offline planner, accounting and fork safety ride along.
+ */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <libsmartcols/libsmartcols.h>
 #include "pininspect.h"
+#include "jsonwrt.h"
+#include "pininspect/pinmap.h"
+#include "pininspect/accounting.h"
+#include "pininspect/root.h"
+#include "pininspect/util.h"
+
+#define PAGE_SZ 4096ULL
+#define OFFLINE_NOTE "other unmovable pages (kernel allocations, page tables, " \
+	"reserved memory) can block offlining too; pininspect only sees pins"
+
+struct map_run {
+	size_t first, last;		/* indices into the pinned set, inclusive */
+	uint64_t pfn_start, pfn_end;
+	int node;
+	const char *zone;
+	int64_t block;
+	uint64_t pins;
+	bool pin_exact;
+	bool orphaned;
+	size_t own_first, own_n;	/* owners of pfn_start */
+	const struct pi_rmap_proc *holder_proc;
+	const struct pi_rmap_holder *holder;
+	const char *orphan_why;
+	const struct pi_cma_area *cma;
+};
+
+struct map_proc_extra {
+	struct pi_accounting acct;
+	struct pi_smaps smaps;
+	bool smaps_ok;
+};
+
+struct map_ctx {
+	const struct pi_cli *cli;
+	struct pi_sources *src;
+	struct pi_layout layout;
+	struct pi_pfn_ranges ranges;
+	struct pi_pinned_set set;
+	struct pi_rmap rmap;
+	struct map_run *runs;
+	size_t nruns, runs_cap;
+	struct map_proc_extra *extra;	/* per rmap proc */
+	uint64_t max_map_count;
+	double scan_s, rmap_s;
+	uint64_t orphaned_pages;
+	const struct pi_mem_block *block;	/* --memory-block */
+	const char *zone_filter;
+	bool zone_empty;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool known_zone_name(const char *z)
+{
+	static const char *names[] = { "dma", "dma32", "normal", "highmem", "movable", "device" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcasecmp(z, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* 0, or an exit status */
+static int select_ranges(struct map_ctx *m)
+{
+	const struct pi_cli *cli = m->cli;
+	struct pi_pfn_ranges sel = { 0 };
+	int r;
+
+	r = pi_layout_all(&m->layout, &m->ranges);
+	if (r < 0)
+		goto oom;
+	if (cli->pfn_range) {
+		struct pi_pfn_range pr;
+
+		if (pi_pfn_range_parse(cli->pfn_range, &pr) < 0) {
+			pi_warn("--pfn-range '%s': expected START-END (END exclusive) or START+COUNT",
+				cli->pfn_range);
+			return PI_EXIT_USAGE;
+		}
+		if (pi_pfn_ranges_add(&sel, pr.start, pr.end) < 0 ||
+		    pi_pfn_ranges_intersect(&m->ranges, &sel) < 0)
+			goto oom;
+		pi_pfn_ranges_free(&sel);
+	}
+	if (cli->node >= 0) {
+		r = pi_layout_node_ranges(&m->layout, cli->node, &sel);
+		if (r < 0)
+			goto oom;
+		if (!sel.n) {
+			pi_warn("--node %d: no such node with memory", cli->node);
+			return PI_EXIT_TROUBLE;
+		}
+		if (pi_pfn_ranges_intersect(&m->ranges, &sel) < 0)
+			goto oom;
+		pi_pfn_ranges_free(&sel);
+	}
+	if (cli->zone) {
+		if (!known_zone_name(cli->zone)) {
+			pi_warn("--zone '%s': not a zone (dma, dma32, normal, highmem, movable, device)",
+				cli->zone);
+			return PI_EXIT_USAGE;
+		}
+		r = pi_layout_zone_ranges(&m->layout, cli->zone, &sel);
+		if (r == -ENOMEM)
+			goto oom;
+		if (r == -ENOENT || !sel.n) {
+			m->zone_empty = true;
+			pi_warn("zone %s spans no memory here (/proc/zoneinfo)", cli->zone);
+		}
+		if (pi_pfn_ranges_intersect(&m->ranges, &sel) < 0)
+			goto oom;
+		pi_pfn_ranges_free(&sel);
+		m->zone_filter = cli->zone;
+	}
+	if (cli->memory_block >= 0) {
+		r = pi_layout_block_ranges(&m->layout, (uint64_t)cli->memory_block, &sel);
+		if (r == -EOPNOTSUPP) {
+			pi_warn("--memory-block: /sys/devices/system/memory is missing (no memory hotplug)");
+			return PI_EXIT_TROUBLE;
+		}
+		if (r == -ENOENT) {
+			pi_warn("--memory-block %ld: no such memory block", cli->memory_block);
+			return PI_EXIT_TROUBLE;
+		}
+		if (r < 0)
+			goto oom;
+		m->block = pi_layout_block(&m->layout, (uint64_t)cli->memory_block);
+		/* a block is scanned whole even where zoneinfo spans do not reach */
+		if (!cli->pfn_range && cli->node < 0 && !cli->zone) {
+			pi_pfn_ranges_free(&m->ranges);
+			m->ranges = sel;
+			memset(&sel, 0, sizeof(sel));
+		} else if (pi_pfn_ranges_intersect(&m->ranges, &sel) < 0) {
+			goto oom;
+		}
+		pi_pfn_ranges_free(&sel);
+	}
+	if (cli->cma) {
+		r = pi_layout_cma_ranges(&m->layout, &sel);
+		if (r == -EOPNOTSUPP) {
+			pi_warn("--cma: /sys/kernel/mm/cma is missing: this kernel has no CMA (CONFIG_CMA)");
+			return PI_EXIT_TROUBLE;
+		}
+		if (r == -ENODATA) {
+			pi_warn("--cma: the PFN ranges of CMA areas are only in debugfs "
+				"(/sys/kernel/debug/cma/NAME/base_pfn): mount debugfs");
+			return PI_EXIT_TROUBLE;
+		}
+		if (r < 0)
+			goto oom;
+		if (pi_pfn_ranges_intersect(&m->ranges, &sel) < 0)
+			goto oom;
+		pi_pfn_ranges_free(&sel);
+	}
+	return 0;
+oom:
+	pi_pfn_ranges_free(&sel);
+	pi_errno(-ENOMEM, "--map");
+	return PI_EXIT_TROUBLE;
+}
+
+/* zone filter at memory-block precision: zoneinfo spans of zones overlap */
+static void filter_zone(struct map_ctx *m)
+{
+	size_t k = 0;
+
+	if (!m->zone_filter)
+		return;
+	for (size_t i = 0; i < m->set.n; i++)
+		if (strcasecmp(pi_layout_zone(&m->layout, m->set.p[i].pfn), m->zone_filter) == 0)
+			m->set.p[k++] = m->set.p[i];
+	m->set.n = k;
+}
+
+static bool pid_selected(const struct pi_cli *cli, pid_t pid)
+{
+	for (size_t i = 0; i < cli->npids; i++)
+		if (cli->pids[i] == pid)
+			return true;
+	return false;
+}
+
+static const struct pi_rmap_holder *holder_at(const struct pi_rmap_proc *p, uint64_t addr)
+{
+	for (size_t i = 0; i < p->nholders; i++)
+		if (addr < p->holders[i].h.end && addr + PAGE_SZ > p->holders[i].h.start)
+			return &p->holders[i];
+	return NULL;
+}
+
+/*
+ * Same owner set as the previous PFN (DESIGN section 9): the same processes,
+ * wherever they map it; io_uring often gets PFNs in descending address order.
+ */
+static bool owners_continue(const struct pi_rmap *r, size_t pf, size_t pn, size_t f, size_t n)
+{
+	if (pn != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct pi_pfn_owner *a = &r->owners[pf + i], *b = &r->owners[f + i];
+
+		if (a->proc != b->proc)
+			return false;
+	}
+	return true;
+}
+
+static int build_runs(struct map_ctx *m)
+{
+	struct pi_orphan_ctx oc;
+	size_t prev_f = 0, prev_n = 0;
+	int r = pi_orphan_ctx_init(&m->rmap, &oc);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < m->set.n; i++) {
+		const struct pi_pinned_pfn *pp = &m->set.p[i];
+		uint64_t pins = KPP_PINCOUNT(pp->ent);
+		bool exact = pp->ent & KPP_F_PIN_EXACT;
+		int node = pi_layout_node(&m->layout, pp->pfn);
+		const char *zone = pi_layout_zone(&m->layout, pp->pfn);
+		int64_t block = pi_layout_block_id(&m->layout, pp->pfn);
+		size_t f, n;
+		struct map_run *cur = m->nruns ? &m->runs[m->nruns - 1] : NULL;
+
+		pi_rmap_owners_of(&m->rmap, i, &f, &n);
+		if (cur && cur->pfn_end == pp->pfn && cur->pins == pins && cur->pin_exact == exact &&
+		    cur->orphaned == (n == 0) && cur->node == node && cur->block == block &&
+		    strcmp(cur->zone, zone) == 0 && owners_continue(&m->rmap, prev_f, prev_n, f, n)) {
+			cur->pfn_end++;
+			cur->last = i;
+		} else {
+			if (pi_grow((void **)&m->runs, &m->runs_cap, m->nruns + 1, sizeof(*m->runs)) < 0) {
+				pi_orphan_ctx_free(&oc);
+				return -ENOMEM;
+			}
+			cur = &m->runs[m->nruns++];
+			*cur = (struct map_run){
+				.first = i, .last = i, .pfn_start = pp->pfn, .pfn_end = pp->pfn + 1,
+				.node = node, .zone = zone, .block = block, .pins = pins,
+				.pin_exact = exact, .orphaned = n == 0, .own_first = f, .own_n = n,
+				.cma = pi_layout_cma(&m->layout, pp->pfn),
+			};
+		}
+		prev_f = f;
+		prev_n = n;
+	}
+	/* holders: the owner's io_uring buffer covering the address; orphans: attribution */
+	for (size_t i = 0; i < m->nruns; i++) {
+		struct map_run *run = &m->runs[i];
+
+		if (run->orphaned) {
+			struct pi_orphan_attr at;
+
+			m->orphaned_pages += run->pfn_end - run->pfn_start;
+			pi_orphan_attribute(&m->rmap, &oc, run->pfn_end - run->pfn_start, &at);
+			run->holder_proc = at.proc;
+			run->holder = at.holder;
+			run->orphan_why = at.why;
+			continue;
+		}
+		for (size_t k = 0; k < run->own_n; k++) {
+			const struct pi_pfn_owner *o = &m->rmap.owners[run->own_first + k];
+			const struct pi_rmap_proc *p = &m->rmap.procs[o->proc];
+			const struct pi_rmap_holder *h = holder_at(p, o->addr);
+
+			if (h) {
+				run->holder_proc = p;
+				run->holder = h;
+				break;
+			}
+		}
+	}
+	pi_orphan_ctx_free(&oc);
+	return 0;
+}
+
+static bool run_shown(const struct map_ctx *m, const struct map_run *run)
+{
+	if (!m->cli->npids)
+		return true;
+	for (size_t k = 0; k < run->own_n; k++)
+		if (pid_selected(m->cli, m->rmap.procs[m->rmap.owners[run->own_first + k].proc].pid))
+			return true;
+	return run->holder_proc && pid_selected(m->cli, run->holder_proc->pid);
+}
+
+static void holder_text(const struct map_run *run, char *buf, size_t len)
+{
+	if (!run->holder_proc) {
+		snprintf(buf, len, "%s", run->orphaned ? "unknown" : "");
+		return;
+	}
+	if (run->holder)
+		snprintf(buf, len, "%s", run->holder->h.desc);
+	else
+		snprintf(buf, len, "VmPin of pid %d", (int)run->holder_proc->pid);
+}
+
+static const char *dontfork_word(const struct map_ctx *m, uint32_t proc, uint64_t start, uint64_t end)
+{
+	struct pi_fork_safety fs;
+
+	if (!m->extra[proc].smaps_ok)
+		return NULL;
+	pi_fork_safety(&m->extra[proc].smaps, start, end, m->max_map_count, &fs);
+	return fs.covered ? "all" : fs.partial ? "partial" : "none";
+}
+
+static void extras_read(struct map_ctx *m)
+{
+	m->extra = calloc(m->rmap.nprocs ? m->rmap.nprocs : 1, sizeof(*m->extra));
+	if (!m->extra)
+		return;
+	(void)pi_max_map_count_read(&m->max_map_count);
+	for (size_t i = 0; i < m->rmap.nprocs; i++) {
+		const struct pi_rmap_proc *p = &m->rmap.procs[i];
+		struct map_proc_extra *x = &m->extra[i];
+
+		if (pi_accounting_read(p->pid, p->pinned_mapped, &x->acct) < 0) {
+			/* gone: keep what the walk saw */
+			x->acct.pid = p->pid;
+			x->acct.pinned_found = p->pinned_mapped;
+			x->acct.has_vmpin = p->has_vmpin;
+			x->acct.has_vmlck = p->has_vmlck;
+			x->acct.vmpin_kib = p->vmpin_kib;
+			x->acct.vmlck_kib = p->vmlck_kib;
+			pi_accounting_compute(&x->acct);
+		}
+		x->smaps_ok = pi_smaps_read(p->pid, &x->smaps) == 0;
+	}
+}
+
+static void extras_free(struct map_ctx *m)
+{
+	if (!m->extra)
+		return;
+	for (size_t i = 0; i < m->rmap.nprocs; i++)
+		pi_smaps_free(&m->extra[i].smaps);
+	free(m->extra);
+	m->extra = NULL;
+}
+
+static uint64_t shown_pinned_in_block(const struct map_ctx *m, size_t *nruns)
+{
+	uint64_t pages = 0;
+
+	*nruns = 0;
+	for (size_t i = 0; i < m->nruns; i++)
+		if (m->block && m->runs[i].block == (int64_t)m->block->id) {
+			pages += m->runs[i].pfn_end - m->runs[i].pfn_start;
+			(*nruns)++;
+		}
+	return pages;
+}
+
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void json_acct(struct jsonwrt *w, const struct map_ctx *m, size_t i)
+{
+	const struct pi_rmap_proc *p = &m->rmap.procs[i];
+	const struct pi_accounting *a = &m->extra[i].acct;
+
+	jw_object_open(w, NULL);
+	jw_i64(w, "pid", p->pid);
+	jw_string(w, "comm", p->comm);
+	jw_string_or_null(w, "cgroup", a->cgroup[0] ? a->cgroup : NULL);
+	jw_u64(w, "pinned_found", p->pinned_mapped);
+	if (a->has_vmpin)
+		jw_u64(w, "vmpin_kib", a->vmpin_kib);
+	else
+		jw_null(w, "vmpin_kib");
+	if (a->has_vmlck)
+		jw_u64(w, "vmlck_kib", a->vmlck_kib);
+	else
+		jw_null(w, "vmlck_kib");
+	jw_i64(w, "vmpin_delta_kib", a->vmpin_delta_kib);
+	if (a->memlock.known && !a->memlock.soft_unlimited)
+		jw_u64(w, "memlock_soft_kib", a->memlock.soft / 1024);
+	else
+		jw_null(w, "memlock_soft_kib");
+	if (a->memlock.known && !a->memlock.hard_unlimited)
+		jw_u64(w, "memlock_hard_kib", a->memlock.hard / 1024);
+	else
+		jw_null(w, "memlock_hard_kib");
+	jw_bool(w, "memlock_unlimited", a->memlock.known && a->memlock.soft_unlimited);
+	if (a->headroom_known)
+		jw_i64(w, "headroom_kib", a->headroom_kib);
+	else
+		jw_null(w, "headroom_kib");
+	if (m->extra[i].smaps_ok)
+		jw_u64(w, "vma_count", m->extra[i].smaps.n);
+	else
+		jw_null(w, "vma_count");
+	if (m->max_map_count)
+		jw_u64(w, "max_map_count", m->max_map_count);
+	else
+		jw_null(w, "max_map_count");
+	jw_array_open(w, "buffers");
+	for (size_t k = 0; k < p->nholders; k++) {
+		const struct pi_rmap_holder *h = &p->holders[k];
+
+		jw_object_open(w, NULL);
+		jw_string(w, "holder", h->h.desc);
+		jw_hex(w, "addr", h->h.start);
+		jw_u64(w, "len", h->h.end - h->h.start);
+		jw_u64(w, "pages", h->pages);
+		jw_u64(w, "unmapped", h->unmapped);
+		jw_u64(w, "unpinned", h->unpinned);
+		if (m->extra[i].smaps_ok) {
+			struct pi_fork_safety fs;
+
+			pi_fork_safety(&m->extra[i].smaps, h->h.start, h->h.end, m->max_map_count, &fs);
+			jw_u64(w, "dontfork_pages", fs.dontfork_pages);
+			jw_string(w, "dontfork", fs.covered ? "all" : fs.partial ? "partial" : "none");
+			jw_bool(w, "head_shared", fs.head_shared);
+			jw_bool(w, "tail_shared", fs.tail_shared);
+		} else {
+			jw_null(w, "dontfork");
+		}
+		jw_object_close(w);
+	}
+	jw_array_close(w);
+	jw_object_close(w);
+}
+
+static void json_out(struct map_ctx *m)
+{
+	struct jsonwrt w;
+	struct pi_cgroup_sum *cg = NULL;
+	size_t ncg = 0;
+
+	jw_init(&w, stdout, true);
+	jw_object_open(&w, NULL);
+	jw_u64(&w, "schema", PI_JSON_SCHEMA);
+	jw_string(&w, "source", pi_source_name(m->src->source));
+	jw_array_open(&w, "runs");
+	for (size_t i = 0; i < m->nruns; i++) {
+		const struct map_run *run = &m->runs[i];
+		char h[96];
+
+		if (!run_shown(m, run))
+			continue;
+		jw_object_open(&w, NULL);
+		jw_u64(&w, "pfn_start", run->pfn_start);
+		jw_u64(&w, "pfn_end", run->pfn_end);
+		jw_u64(&w, "pages", run->pfn_end - run->pfn_start);
+		if (run->node >= 0)
+			jw_i64(&w, "node", run->node);
+		else
+			jw_null(&w, "node");
+		jw_string(&w, "zone", run->zone);
+		if (run->block >= 0)
+			jw_i64(&w, "memory_block", run->block);
+		else
+			jw_null(&w, "memory_block");
+		jw_string_or_null(&w, "cma", run->cma ? run->cma->name : NULL);
+		jw_u64(&w, "pins", run->pins);
+		jw_bool(&w, "pin_exact", run->pin_exact);
+		jw_bool(&w, "orphaned", run->orphaned);
+		jw_array_open(&w, "owners");
+		for (size_t k = 0; k < run->own_n; k++) {
+			const struct pi_pfn_owner *o = &m->rmap.owners[run->own_first + k];
+			const struct pi_rmap_proc *p = &m->rmap.procs[o->proc];
+			const char *df = m->extra ? dontfork_word(m, o->proc, o->addr,
+				o->addr + (run->pfn_end - run->pfn_start) * PAGE_SZ) : NULL;
+
+			jw_object_open(&w, NULL);
+			jw_i64(&w, "pid", p->pid);
+			jw_string(&w, "comm", p->comm);
+			jw_hex(&w, "addr", o->addr);
+			jw_string_or_null(&w, "dontfork", df);
+			jw_object_close(&w);
+		}
+		jw_array_close(&w);
+		holder_text(run, h, sizeof(h));
+		jw_string_or_null(&w, "holder", run->holder_proc ? h : NULL);
+		if (run->holder_proc) {
+			jw_i64(&w, "holder_pid", run->holder_proc->pid);
+			jw_string(&w, "holder_comm", run->holder_proc->comm);
+		} else {
+			jw_null(&w, "holder_pid");
+		}
+		if (run->orphaned)
+			jw_string_or_null(&w, "orphan_reason", run->orphan_why);
+		jw_object_close(&w);
+	}
+	jw_array_close(&w);
+
+	jw_object_open(&w, "summary");
+	jw_u64(&w, "scanned_pfns", m->set.scanned);
+	jw_u64(&w, "nopage_pfns", m->set.nopage);
+	jw_u64(&w, "pinned_pages", m->set.n);
+	jw_u64(&w, "orphaned_pages", m->orphaned_pages);
+	jw_u64(&w, "runs", m->nruns);
+	jw_u64(&w, "refcount_bias_explained", m->set.maybe_explained);
+	jw_u64(&w, "processes_gone", m->rmap.procs_gone);
+	jw_double(&w, "scan_seconds", m->scan_s);
+	jw_double(&w, "rmap_seconds", m->rmap_s);
+	jw_u64(&w, "pagemap_entries", m->rmap.pagemap_entries);
+	jw_u64(&w, "rmap_bytes", m->rmap.bytes);
+	jw_i64(&w, "maxrss_kib", maxrss_kib());
+	jw_object_close(&w);
+
+	if (m->block) {
+		size_t nr;
+		uint64_t pinned = shown_pinned_in_block(m, &nr);
+
+		jw_object_open(&w, "offline");
+		jw_u64(&w, "memory_block", m->block->id);
+		jw_u64(&w, "pfn_start", m->block->id * m->layout.block_pages);
+		jw_u64(&w, "pfn_end", (m->block->id + 1) * m->layout.block_pages);
+		jw_string(&w, "state", m->block->state);
+		jw_string(&w, "valid_zones", m->block->zones);
+		if (m->block->removable_known)
+			jw_bool(&w, "removable", m->block->removable);
+		else
+			jw_null(&w, "removable");
+		jw_u64(&w, "pinned_pages", pinned);
+		jw_u64(&w, "pinned_runs", nr);
+		jw_bool(&w, "blocked_by_pins", pinned > 0);
+		jw_string(&w, "note", OFFLINE_NOTE);
+		jw_object_close(&w);
+	}
+	if (m->cli->cma) {
+		jw_array_open(&w, "cma");
+		for (size_t c = 0; c < m->layout.ncma; c++) {
+			const struct pi_cma_area *a = &m->layout.cma[c];
+			uint64_t pinned = 0;
+
+			for (size_t i = 0; i < m->nruns; i++)
+				if (m->runs[i].cma == a)
+					pinned += m->runs[i].pfn_end - m->runs[i].pfn_start;
+			jw_object_open(&w, NULL);
+			jw_string(&w, "name", a->name);
+			jw_u64(&w, "pfn_start", a->start);
+			jw_u64(&w, "pfn_end", a->end);
+			jw_u64(&w, "pinned_pages", pinned);
+			jw_bool(&w, "blocked_by_pins", pinned > 0);
+			jw_object_close(&w);
+		}
+		jw_array_close(&w);
+	}
+
+	jw_array_open(&w, "processes");
+	for (size_t i = 0; m->extra && i < m->rmap.nprocs; i++)
+		if (!m->cli->npids || pid_selected(m->cli, m->rmap.procs[i].pid))
+			json_acct(&w, m, i);
+	jw_array_close(&w);
+	if (m->extra) {
+		struct pi_accounting *acc = calloc(m->rmap.nprocs ? m->rmap.nprocs : 1, sizeof(*acc));
+
+		for (size_t i = 0; acc && i < m->rmap.nprocs; i++)
+			acc[i] = m->extra[i].acct;
+		if (acc && pi_cgroup_sums(acc, m->rmap.nprocs, &cg, &ncg) == 0) {
+			jw_array_open(&w, "cgroups");
+			for (size_t i = 0; i < ncg; i++) {
+				jw_object_open(&w, NULL);
+				jw_string(&w, "cgroup", cg[i].path);
+				jw_u64(&w, "processes", cg[i].procs);
+				jw_u64(&w, "pinned_found", cg[i].pinned_found);
+				jw_u64(&w, "vmpin_kib", cg[i].vmpin_kib);
+				jw_u64(&w, "vmlck_kib", cg[i].vmlck_kib);
+				jw_object_close(&w);
+			}
+			jw_array_close(&w);
+		}
+		free(acc);
+		free(cg);
+	}
+	jw_object_close(&w);
+	jw_end(&w);
+}
+
+/* ---------------------------------------------------------------- table */
+
+enum { C_PFN_START, C_PFN_END, C_PAGES, C_NODE, C_ZONE, C_BLOCK, C_PINS, C_ORPHAN, C_OWNERS, C_HOLDER };
+
+static int table_out(struct map_ctx *m)
+{
+	static const struct { const char *name; double whint; int flags; } cols[] = {
+		[C_PFN_START] = { "PFN_START", 10, SCOLS_FL_RIGHT },
+		[C_PFN_END] = { "PFN_END", 10, SCOLS_FL_RIGHT },
+		[C_PAGES] = { "PAGES", 6, SCOLS_FL_RIGHT },
+		[C_NODE] = { "NODE", 4, SCOLS_FL_RIGHT },
+		[C_ZONE] = { "ZONE", 7, 0 },
+		[C_BLOCK] = { "BLOCK", 5, SCOLS_FL_RIGHT },
+		[C_PINS] = { "PINS", 5, SCOLS_FL_RIGHT },
+		[C_ORPHAN] = { "ORPHANED", 3, 0 },
+		[C_OWNERS] = { "OWNERS", 30, SCOLS_FL_WRAP },
+		[C_HOLDER] = { "HOLDER", 20, 0 },
+	};
+	struct libscols_table *tb = scols_new_table();
+	size_t shown = 0;
+
+	if (!tb)
+		return -ENOMEM;
+	scols_table_enable_raw(tb, m->cli->raw);
+	scols_table_enable_noheadings(tb, m->cli->noheadings);
+	for (size_t c = 0; c < ARRAY_SIZE(cols); c++) {
+		int fl = cols[c].flags;
+
+		if (m->cli->raw)
+			fl &= ~SCOLS_FL_WRAP;
+		if (!scols_table_new_column(tb, cols[c].name, cols[c].whint, fl)) {
+			scols_unref_table(tb);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < m->nruns; i++) {
+		const struct map_run *run = &m->runs[i];
+		struct libscols_line *ln;
+		char buf[128];
+		char *owners = NULL;
+		size_t olen = 0;
+		FILE *of;
+
+		if (!run_shown(m, run))
+			continue;
+		ln = scols_table_new_line(tb, NULL);
+		if (!ln)
+			break;
+		shown++;
+		snprintf(buf, sizeof(buf), "%" PRIu64, run->pfn_start);
+		scols_line_set_data(ln, C_PFN_START, buf);
+		snprintf(buf, sizeof(buf), "%" PRIu64, run->pfn_end);
+		scols_line_set_data(ln, C_PFN_END, buf);
+		snprintf(buf, sizeof(buf), "%" PRIu64, run->pfn_end - run->pfn_start);
+		scols_line_set_data(ln, C_PAGES, buf);
+		if (run->node >= 0)
+			snprintf(buf, sizeof(buf), "%d", run->node);
+		else
+			snprintf(buf, sizeof(buf), "-");
+		scols_line_set_data(ln, C_NODE, buf);
+		scols_line_set_data(ln, C_ZONE, run->zone);
+		if (run->block >= 0)
+			snprintf(buf, sizeof(buf), "%" PRId64, run->block);
+		else
+			snprintf(buf, sizeof(buf), "-");
+		scols_line_set_data(ln, C_BLOCK, buf);
+		snprintf(buf, sizeof(buf), "%s%" PRIu64, run->pin_exact ? "" : "~", run->pins);
+		scols_line_set_data(ln, C_PINS, buf);
+		scols_line_set_data(ln, C_ORPHAN, run->orphaned ? "yes" : "no");
+		of = open_memstream(&owners, &olen);
+		if (of) {
+			for (size_t k = 0; k < run->own_n; k++) {
+				const struct pi_pfn_owner *o = &m->rmap.owners[run->own_first + k];
+				const struct pi_rmap_proc *p = &m->rmap.procs[o->proc];
+
+				fprintf(of, "%s%d %s 0x%" PRIx64, k ? ", " : "", (int)p->pid, p->comm, o->addr);
+			}
+			if (!run->own_n)
+				fputs("-", of);
+			fclose(of);
+			scols_line_set_data(ln, C_OWNERS, owners);
+			free(owners);
+		}
+		if (run->holder_proc && run->orphaned)
+			snprintf(buf, sizeof(buf), "%.40s (pid %d %.16s: %s)",
+				 run->holder ? run->holder->h.desc : "VmPin", (int)run->holder_proc->pid,
+				 run->holder_proc->comm, run->orphan_why ? run->orphan_why : "");
+		else
+			holder_text(run, buf, sizeof(buf));
+		scols_line_set_data(ln, C_HOLDER, *buf ? buf : "-");
+	}
+	if (shown)
+		scols_print_table(tb);
+	scols_unref_table(tb);
+
+	printf("%s%" PRIu64 " pinned pages in %zu runs (%" PRIu64 " orphaned) among %" PRIu64
+	       " PFNs scanned with %s in %.2f s; reverse map in %.2f s\n",
+	       shown ? "\n" : "", (uint64_t)m->set.n, m->nruns, m->orphaned_pages, m->set.scanned,
+	       pi_source_name(m->src->source), m->scan_s, m->rmap_s);
+	if (m->block) {
+		size_t nr;
+		uint64_t pinned = shown_pinned_in_block(m, &nr);
+
+		printf("memory block %" PRIu64 " (PFN %" PRIu64 "-%" PRIu64 ", %s, zones %s): ",
+		       m->block->id, m->block->id * m->layout.block_pages,
+		       (m->block->id + 1) * m->layout.block_pages, m->block->state,
+		       m->block->zones[0] ? m->block->zones : "?");
+		if (pinned)
+			printf("offlining is BLOCKED by %" PRIu64 " pinned pages in %zu runs\n", pinned, nr);
+		else
+			printf("not blocked by pins\n");
+		printf("note: %s\n", OFFLINE_NOTE);
+	}
+	if (m->cli->cma)
+		for (size_t c = 0; c < m->layout.ncma; c++) {
+			uint64_t pinned = 0;
+
+			for (size_t i = 0; i < m->nruns; i++)
+				if (m->runs[i].cma == &m->layout.cma[c])
+					pinned += m->runs[i].pfn_end - m->runs[i].pfn_start;
+			printf("CMA area %s (PFN %" PRIu64 "-%" PRIu64 "): %s", m->layout.cma[c].name,
+			       m->layout.cma[c].start, m->layout.cma[c].end,
+			       pinned ? "alloc_contig_range would fail on " : "not blocked by pins\n");
+			if (pinned)
+				printf("%" PRIu64 " pinned pages\n", pinned);
+		}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- entry */
 
 int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 {
-	(void)cli; (void)src;
-	pi_warn("--map is not available in this build yet");
-	return PI_EXIT_TROUBLE;
+	struct map_ctx m = { .cli = cli, .src = src };
+	pid_t *pids = NULL;
+	size_t npids = 0, pids_cap = 0;
+	double t;
+	int rc = PI_EXIT_OK, r;
+
+	if (!src->pinsrc) {
+		pi_warn("--map needs an exact pin source (kpagepin or bpf)%s%s",
+			*src->degraded ? ": " : "", src->degraded);
+		return PI_EXIT_TROUBLE;
+	}
+	r = pi_layout_read(&m.layout);
+	if (r < 0) {
+		pi_errno(r, "cannot read the physical layout (/proc/zoneinfo, /sys/devices/system/memory)");
+		return PI_EXIT_TROUBLE;
+	}
+	rc = select_ranges(&m);
+	if (rc)
+		goto out;
+
+	t = now_s();
+	r = pi_pinmap_scan(src->pinsrc, &m.ranges, 0, &m.set);
+	m.scan_s = now_s() - t;
+	if (r < 0) {
+		pi_errno(r, "%s: reading PFNs failed", pi_source_name(src->source));
+		rc = PI_EXIT_TROUBLE;
+		goto out;
+	}
+	filter_zone(&m);
+
+	r = pi_procsel_all(&pids, &npids, &pids_cap);
+	if (r < 0) {
+		pi_errno(r, "cannot list processes");
+		rc = PI_EXIT_TROUBLE;
+		goto out;
+	}
+	t = now_s();
+	r = pi_rmap_build(&m.set, pids, npids, &m.rmap);
+	m.rmap_s = now_s() - t;
+	if (r < 0) {
+		pi_errno(r, "reverse map");
+		rc = PI_EXIT_TROUBLE;
+		goto out;
+	}
+	if (m.rmap.pfns_hidden)
+		pi_warn("some pagemaps show PFN 0: not privileged to see PFNs (CAP_SYS_ADMIN); "
+			"their pages look orphaned");
+	r = build_runs(&m);
+	if (r < 0) {
+		pi_errno(r, "--map");
+		rc = PI_EXIT_TROUBLE;
+		goto out;
+	}
+	extras_read(&m);
+	if (cli->json)
+		json_out(&m);
+	else if (table_out(&m) < 0)
+		rc = PI_EXIT_TROUBLE;
+out:
+	extras_free(&m);
+	free(m.runs);
+	free(pids);
+	pi_rmap_free(&m.rmap);
+	pi_pinned_set_free(&m.set);
+	pi_pfn_ranges_free(&m.ranges);
+	pi_layout_free(&m.layout);
+	return rc;
 }

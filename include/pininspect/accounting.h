@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef PININSPECT_ACCOUNTING_H
+#define PININSPECT_ACCOUNTING_H
+
+/*
+ * Pin accounting and fork safety (issue 10, items 4 and 5), for --map and
+ * the audit checks memlock-headroom and fork-safety.
+ *
+ * The kernel charges pins differently per holder: io_uring and RDMA charge
+ * mm->pinned_vm (VmPin; io_uring also the user's locked_vm), VFIO charges
+ * mm->locked_vm (VmLck, like mlock). Every charge is checked against
+ * RLIMIT_MEMLOCK, so the headroom of a process is the soft limit minus the
+ * larger of the two counters.
+ */
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* ---- RLIMIT_MEMLOCK from /proc/PID/limits ---- */
+
+struct pi_memlock {
+	bool known;
+	bool soft_unlimited, hard_unlimited;
+	uint64_t soft, hard;	/* bytes */
+};
+
+/* "Max locked memory" line of /proc/PID/limits: 0, -ENOENT without it, -EINVAL */
+int pi_limits_parse(const char *buf, size_t len, struct pi_memlock *ret);
+int pi_limits_read(pid_t pid, struct pi_memlock *ret);
+
+/* cgroup v2 path ("0::/path") or the first hierarchy's path; 0 or -errno */
+int pi_cgroup_parse(const char *buf, size_t len, char *path, size_t pathlen);
+int pi_cgroup_read(pid_t pid, char *path, size_t pathlen);
+
+/* ---- reconciliation ---- */
+
+struct pi_accounting {
+	pid_t pid;
+	uint64_t pinned_found;		/* pinned pages this process maps (exact source) */
+	bool has_vmpin, has_vmlck;
+	uint64_t vmpin_kib, vmlck_kib;
+	struct pi_memlock memlock;
+	bool headroom_known;		/* limit known and not unlimited */
+	int64_t headroom_kib;		/* soft limit - max(VmPin, VmLck); negative: over */
+	/*
+	 * found*4 - VmPin: > 0 pinned pages not charged to this VmPin (VFIO
+	 * charges VmLck; or another process pinned them); < 0 VmPin charges
+	 * pages not mapped here (orphaned pins, whole THPs, a desync).
+	 */
+	int64_t vmpin_delta_kib;
+	char cgroup[256];		/* "" unknown */
+};
+
+/* fill the derived fields from the raw ones */
+void pi_accounting_compute(struct pi_accounting *a);
+/* status, limits, cgroup of pid; pinned_found given by the caller */
+int pi_accounting_read(pid_t pid, uint64_t pinned_found, struct pi_accounting *ret);
+/* warn level: headroom below threshold_kib (memlock-headroom audit check) */
+static inline bool pi_accounting_low_headroom(const struct pi_accounting *a, uint64_t threshold_kib)
+{
+	return a->headroom_known && a->headroom_kib < (int64_t)threshold_kib;
+}
+
+struct pi_cgroup_sum {
+	char path[256];
+	uint64_t procs;
+	uint64_t pinned_found, vmpin_kib, vmlck_kib;
+};
+
+/* sum accounting entries per cgroup path (entries with an unknown cgroup are skipped) */
+int pi_cgroup_sums(const struct pi_accounting *a, size_t n, struct pi_cgroup_sum **ret,
+		   size_t *ret_n);
+
+/* ---- fork safety: smaps VmFlags ---- */
+
+struct pi_smaps_vma {
+	uint64_t start, end;
+	bool dontfork;		/* dc: MADV_DONTFORK */
+	bool wipeonfork;	/* wf: MADV_WIPEONFORK */
+	bool locked;		/* lo: mlock */
+	bool io;		/* io / pf: device mapping */
+};
+
+struct pi_smaps {
+	struct pi_smaps_vma *v;
+	size_t n, cap;
+};
+
+int pi_smaps_parse(const char *buf, size_t len, struct pi_smaps *ret);
+int pi_smaps_read(pid_t pid, struct pi_smaps *ret);
+void pi_smaps_free(struct pi_smaps *s);
+/* vm.max_map_count */
+int pi_max_map_count_read(uint64_t *ret);
+
+struct pi_fork_safety {
+	uint64_t pages;			/* pages of [start, end) rounded out to pages */
+	uint64_t dontfork_pages;	/* of those, in a VMA with dc */
+	bool covered;			/* every page DONTFORK */
+	bool partial;			/* some pages DONTFORK, some not */
+	/*
+	 * The first / last page also holds bytes outside [start, end): with
+	 * DONTFORK the child loses them too, without it the child's copy of
+	 * the pinned page is a COW hazard for the parent on old kernels.
+	 */
+	bool head_shared, tail_shared;
+	size_t vma_count;		/* VMAs of the process */
+	uint64_t max_map_count;		/* 0 unknown */
+};
+
+/* range [start, end) in bytes, as registered (need not be page aligned) */
+void pi_fork_safety(const struct pi_smaps *s, uint64_t start, uint64_t end,
+		    uint64_t max_map_count, struct pi_fork_safety *ret);
+
+#endif
