@@ -201,6 +201,57 @@ static int check_thp(struct pi_pinsrc *src, const char *when, char *thp, int reg
 	return 0;
 }
 
+/* a hugetlb page (if one is free): AnonExclusive lives on its head */
+static void check_hugetlb(struct pi_pinsrc *src)
+{
+	static uint64_t pfns[THP_PAGES], ent[THP_PAGES];
+	struct io_uring ring;
+	struct iovec iov;
+	size_t bad, heads = 0;
+	char *m;
+	int r;
+
+	m = mmap(NULL, THP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (m == MAP_FAILED) {
+		skip("hugetlb: entries", "no free 2 MiB hugetlb page (vm.nr_hugepages)");
+		skip("hugetlb: registered", "no free 2 MiB hugetlb page (vm.nr_hugepages)");
+		return;
+	}
+	memset(m, 0x3c, THP_SIZE);
+	if (pfns_of(m, THP_PAGES, pfns) < 0 || pi_pinsrc_read(src, pfns, THP_PAGES, ent) < 0) {
+		ok(0, "hugetlb: read");
+		ok(0, "hugetlb: read");
+		goto out;
+	}
+	for (size_t i = 0; i < THP_PAGES; i++)
+		heads += !!(ent[i] & KPP_F_HEAD);
+	dump("hugetlb tail", pfns[1], ent[1]);
+	bad = COUNT_BAD(ent, 0, THP_PAGES, (e & KPP_F_LARGE) && (e & KPP_F_PIN_EXACT) && KPP_PINCOUNT(e) == 0 &&
+			(e & KPP_F_ANON) && (e & KPP_F_ANON_EXCLUSIVE));
+	ok(heads == 1 && !bad, "hugetlb: one HEAD, all LARGE, pins 0, ANON_EXCLUSIVE from the head (%zu wrong)", bad);
+	r = io_uring_queue_init(2, &ring, 0);
+	if (r == 0) {
+		iov = (struct iovec){ .iov_base = m, .iov_len = THP_SIZE };
+		r = io_uring_register_buffers(&ring, &iov, 1);
+		if (r == 0 && pi_pinsrc_read(src, pfns, THP_PAGES, ent) == 0) {
+			uint64_t p = KPP_PINCOUNT(ent[0]);
+
+			bad = COUNT_BAD(ent, 0, THP_PAGES, (e & KPP_F_PIN_EXACT) && (e & KPP_F_MAYBE_PINNED) &&
+					KPP_PINCOUNT(e) == p && (p == 1 || p == 512) &&
+					(e & KPP_F_ANON_EXCLUSIVE));
+			ok(!bad, "hugetlb registered: PIN_EXACT pins %" PRIu64 " (1 or 512) on every page (%zu wrong)",
+			   p, bad);
+		} else {
+			ok(0, "hugetlb registered: register and read (%s)", strerror(-r));
+		}
+		io_uring_queue_exit(&ring);
+	} else {
+		skip("hugetlb registered", "io_uring_queue_init failed");
+	}
+out:
+	munmap(m, THP_SIZE);
+}
+
 /* flags that /proc/kpageflags also shows must agree (racy: allow a few) */
 static void check_vs_kpageflags(struct pi_pinsrc *src, uint64_t npfn)
 {
@@ -441,7 +492,7 @@ int main(void)
 		printf("1..0 # SKIP io_uring unavailable: %s\n", strerror(-r));
 		return 0;
 	}
-	printf("1..29\n");
+	printf("1..31\n");
 	printf("# pi_pinsrc_bpf_open: %.1f ms, reader %s\n", t * 1e3,
 	       pi_pinsrc_bpf_reader(src) == PI_BPF_READER_FAST ? "bpf_rdonly_cast" : "bpf_probe_read_kernel");
 	ok(src->kind == PI_SRC_BPF, "source kind is bpf");
@@ -498,6 +549,8 @@ int main(void)
 		skip("unregistered: THP has one HEAD", "no THP for the buffer");
 		skip("unregistered: THP pins", "no THP for the buffer");
 	}
+
+	check_hugetlb(src);
 
 	r = pi_pinsrc_read(src, &hole, 1, &ent);
 	ok(r == 0 && (ent & KPP_F_NOPAGE), "PFN 2^39 (no memory there) reads as NOPAGE");
