@@ -405,6 +405,9 @@ static bool is_new_pin(const struct pi_snap_page *now, const struct pi_snap_page
 		return false;
 	if (!old || !pi_snap_page_pinned(old))
 		return true;
+	/* holder ranges only: the new page is "maybe" because the range is, not a new pin */
+	if (now->source == PI_SRC_IOURING)
+		return false;
 	return (old->flags & PI_SP_PFN_KNOWN) && (now->flags & PI_SP_PFN_KNOWN) &&
 	       (now->flags & PI_SP_PRESENT) && old->pfn != now->pfn;
 }
