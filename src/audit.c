@@ -167,12 +167,33 @@ static int can_hold_pins(pid_t pid)
 	return r;
 }
 
-static bool pid_gone(pid_t pid)
+/*
+ * After a failed scan: did the process exit? An exiting process keeps its
+ * status file for a while after its mm is gone, and then pagemap reads
+ * end early and maps is empty; a reused PID has another start time.
+ */
+static bool proc_gone(const struct pi_proc *p)
 {
+	struct pi_vma_list vmas = { 0 };
 	struct pi_status st;
-	int r = pi_status_read(pid, &st);
+	uint64_t start;
+	size_t line = 0, n;
+	int r;
 
-	return r == -ENOENT || r == -ESRCH;
+	r = pi_status_read(p->pid, &st);
+	if (r == -ENOENT || r == -ESRCH)
+		return true;
+	if (p->has_starttime) {
+		r = pi_stat_starttime(p->pid, &start);
+		if (r == -ENOENT || r == -ESRCH || (r == 0 && start != p->starttime))
+			return true;
+	}
+	r = pi_maps_read(p->pid, &vmas, &line);
+	n = vmas.n;
+	pi_vma_list_free(&vmas);
+	if (r == -ENOENT || r == -ESRCH)
+		return true;
+	return r == 0 && n == 0;
 }
 
 static struct audit_proc *add_proc(struct audit *au, const struct pi_proc *p)
@@ -258,15 +279,16 @@ static int audit_one(struct audit *au, pid_t pid)
 	int r;
 
 	r = pi_proc_open(pid, &p, &bad_line);
-	if (r == -ENOENT || r == -ESRCH) {
+	if (r < 0) {
 		struct pi_proc gone = { .pid = pid };
 
-		if (pids_typed(au->cli))
-			return open_error(au, pid, r, bad_line);
-		return mark_gone(au, &gone, NULL);
-	}
-	if (r < 0)
+		/* an exiting process can fail in odd ways: ask again before blaming */
+		if (!pids_typed(au->cli) && (r == -ENOENT || r == -ESRCH || proc_gone(&gone))) {
+			(void)pi_status_read(pid, &gone.status);	/* its name, if still there */
+			return mark_gone(au, &gone, NULL);
+		}
 		return open_error(au, pid, r, bad_line);
+	}
 	if (p.holders.rings_unreadable)
 		pi_warn("pid %d: %u io_uring ring(s) did not list their buffers "
 			"(busy ring or unknown fdinfo format)", (int)p.pid,
@@ -282,7 +304,7 @@ static int audit_one(struct audit *au, pid_t pid)
 		goto out;
 	}
 	pidx = (size_t)(ap - au->procs);
-	if (r < 0 && pid_gone(pid)) {
+	if (r < 0 && proc_gone(&p)) {
 		/* findings of a half-scanned process that is gone mean nothing */
 		r = mark_gone(au, &p, ap);
 		goto out;
