@@ -651,8 +651,11 @@ static int print_all(struct audit *au, FILE *out)
  */
 static int write_atomically(struct audit *au, const char *path)
 {
-	_cleanup_free_ char *dcopy = strdup(path), *bcopy = strdup(path), *tmp = NULL;
+	_cleanup_free_ char *dcopy = strdup(path);
+	_cleanup_free_ char *bcopy = strdup(path);
+	_cleanup_free_ char *tmp = NULL;
 	const char *dir, *base;
+	size_t len;
 	FILE *f;
 	int fd, r;
 
@@ -660,10 +663,11 @@ static int write_atomically(struct audit *au, const char *path)
 		return -ENOMEM;
 	dir = dirname(dcopy);
 	base = basename(bcopy);
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
-		tmp = NULL;
+	len = strlen(dir) + strlen(base) + sizeof("/..XXXXXX");
+	tmp = malloc(len);
+	if (!tmp)
 		return -ENOMEM;
-	}
+	snprintf(tmp, len, "%s/.%s.XXXXXX", dir, base);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
