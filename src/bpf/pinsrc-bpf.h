@@ -37,6 +37,13 @@ int pi_pinsrc_bpf_open_reader(struct pi_pinsrc **ret, enum pi_bpf_reader reader,
 			      char *why, size_t whylen);
 /* the reader a bpf source uses (PI_BPF_READER_PROBE or _FAST) */
 enum pi_bpf_reader pi_pinsrc_bpf_reader(const struct pi_pinsrc *src);
+/*
+ * Whether the entries carry KPP_F_LONGTERM_PINNABLE: only when the zone
+ * bits of page->flags were located and checked against /proc/zoneinfo and
+ * the kernel has no CMA memory; otherwise the flag is always clear and
+ * means "unknown", not "not pinnable".
+ */
+int pi_pinsrc_bpf_reports_pinnable(const struct pi_pinsrc *src);
 #endif
 
 #endif

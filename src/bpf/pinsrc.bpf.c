@@ -83,6 +83,28 @@ enum compound_dtor_id___pi {
 	HUGETLB_PAGE_DTOR___pi = 1,
 };
 
+enum zone_type___pi {
+	ZONE_DMA___pi = 0,
+	ZONE_DMA32___pi = 1,
+	ZONE_NORMAL___pi = 2,
+	ZONE_MOVABLE___pi = 3,
+	ZONE_DEVICE___pi = 4,
+	__MAX_NR_ZONES___pi = 5,
+};
+
+enum migratetype___pi {
+	MIGRATE_CMA___pi = 1,
+};
+
+struct zoneref___pi {
+	void *zone;
+} __attribute__((preserve_access_index));
+
+/* _zonerefs has MAX_NUMNODES * MAX_NR_ZONES + 1 entries: gives NODES_SHIFT */
+struct zonelist___pi {
+	struct zoneref___pi _zonerefs[1];
+} __attribute__((preserve_access_index));
+
 /* ---- state shared with the loader ---- */
 
 /* set by the loader before attaching: only our own allocations count */
@@ -100,6 +122,24 @@ __u64 vmemmap_base = 0;
 __u32 batch_count = 0;
 /* set by every run: sizeof(struct page) of the running kernel */
 __u32 page_struct_size = 0;
+/*
+ * Also set by every run, for the loader to work out where page->flags
+ * keeps the zone (include/linux/page-flags-layout.h), which BTF does not
+ * describe: zone ids of this kernel (-1 when absent), the number of
+ * entries of zonelist->_zonerefs, whether it has CMA.
+ */
+__s32 zone_ids[6] = {};		/* DMA, DMA32, NORMAL, MOVABLE, DEVICE, __MAX_NR_ZONES */
+__u32 zonerefs = 0;
+__u32 has_cma = 0;
+/*
+ * Set by the loader: LONGTERM_PINNABLE = zone of page->flags is neither
+ * ZONE_MOVABLE nor ZONE_DEVICE (no CMA here); pinnable_on = 0 leaves it out.
+ */
+__u32 pinnable_on = 0;
+__u32 zone_shift = 0;
+__u64 zone_mask = 0;
+/* set by the loader for one calibration run: out[] gets raw page->flags */
+__u32 raw_flags = 0;
 /* the last 4 KiB page of the memory map that faulted, in this run */
 __u64 hole_page = 0;
 __u64 pfns[PI_BPF_BATCH] = {};
@@ -122,6 +162,30 @@ int BPF_PROG(pi_page_alloc, struct page *page, unsigned int order)
 }
 
 /* ---- reader ---- */
+
+static __always_inline void export_constants(void)
+{
+	page_struct_size = bpf_core_type_size(struct page);
+	zone_ids[0] = bpf_core_enum_value_exists(enum zone_type___pi, ZONE_DMA___pi) ?
+		      bpf_core_enum_value(enum zone_type___pi, ZONE_DMA___pi) : -1;
+	zone_ids[1] = bpf_core_enum_value_exists(enum zone_type___pi, ZONE_DMA32___pi) ?
+		      bpf_core_enum_value(enum zone_type___pi, ZONE_DMA32___pi) : -1;
+	zone_ids[2] = bpf_core_enum_value_exists(enum zone_type___pi, ZONE_NORMAL___pi) ?
+		      bpf_core_enum_value(enum zone_type___pi, ZONE_NORMAL___pi) : -1;
+	zone_ids[3] = bpf_core_enum_value_exists(enum zone_type___pi, ZONE_MOVABLE___pi) ?
+		      bpf_core_enum_value(enum zone_type___pi, ZONE_MOVABLE___pi) : -1;
+	zone_ids[4] = bpf_core_enum_value_exists(enum zone_type___pi, ZONE_DEVICE___pi) ?
+		      bpf_core_enum_value(enum zone_type___pi, ZONE_DEVICE___pi) : -1;
+	zone_ids[5] = bpf_core_enum_value_exists(enum zone_type___pi, __MAX_NR_ZONES___pi) ?
+		      bpf_core_enum_value(enum zone_type___pi, __MAX_NR_ZONES___pi) : -1;
+	zonerefs = 0;
+	if (bpf_core_field_exists(struct zonelist___pi, _zonerefs) &&
+	    bpf_core_type_size(struct zoneref___pi))
+		zonerefs = bpf_core_field_size(struct zonelist___pi, _zonerefs) /
+			   bpf_core_type_size(struct zoneref___pi);
+	has_cma = bpf_core_enum_value_exists(enum migratetype___pi, MIGRATE_CMA___pi);
+	hole_page = 0;
+}
 
 static __always_inline __u64 rd64(const __u64 *buf, __u32 off)
 {
@@ -220,6 +284,12 @@ static __always_inline __u64 compose(const struct pi_raw *r)
 	}
 	if (anon && ae_bit)
 		e |= KPP_F_ANON_EXCLUSIVE;
+	if (pinnable_on && zone_shift < 64) {
+		__u32 zone = (r->flags >> zone_shift) & zone_mask;
+
+		if ((int)zone != zone_ids[3] && (int)zone != zone_ids[4])
+			e |= KPP_F_LONGTERM_PINNABLE;
+	}
 	e |= sat24(pins) << KPP_PINCOUNT_SHIFT;
 	return e;
 }
@@ -335,7 +405,7 @@ static __u64 pi_entry(__u64 pfn)
 		r.hugetlb = folio_is_hugetlb(hd, sz);
 		r.entire = folio_entire(hd, sz);
 	}
-	return compose(&r);
+	return raw_flags ? r.flags : compose(&r);
 }
 
 static long pi_one(__u32 i, void *ctx)
@@ -351,8 +421,7 @@ int pi_read(void *ctx)
 {
 	__u32 n = batch_count;
 
-	page_struct_size = bpf_core_type_size(struct page);
-	hole_page = 0;
+	export_constants();
 	if (n > PI_BPF_BATCH)
 		return -7;	/* -E2BIG */
 	bpf_loop(n, pi_one, NULL, 0);
@@ -426,7 +495,7 @@ static __u64 pi_entry_fast(__u64 pfn)
 			r.hugetlb = f->_folio_dtor ==
 				    bpf_core_enum_value(enum compound_dtor_id___pi, HUGETLB_PAGE_DTOR___pi);
 	}
-	return compose(&r);
+	return raw_flags ? r.flags : compose(&r);
 }
 
 static long pi_one_fast(__u32 i, void *ctx)
@@ -442,8 +511,7 @@ int pi_read_fast(void *ctx)
 {
 	__u32 n = batch_count;
 
-	page_struct_size = bpf_core_type_size(struct page);
-	hole_page = 0;
+	export_constants();
 	if (n > PI_BPF_BATCH)
 		return -7;	/* -E2BIG */
 	bpf_loop(n, pi_one_fast, NULL, 0);

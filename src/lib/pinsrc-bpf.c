@@ -41,8 +41,10 @@
  * Semantics of an entry: see kernel/kpagepin/kpagepin_abi.h. Refcount is
  * the folio's; for large folios the pin count is _pincount (PIN_EXACT); for
  * small folios (refcount - mapcount) / 1024 when refcount >= 1024 (not
- * exact: 1024 plain references look like a pin). LONGTERM_PINNABLE is not
- * reported (the zone bits of page->flags are not described by BTF).
+ * exact: 1024 plain references look like a pin). LONGTERM_PINNABLE (zone
+ * neither MOVABLE nor DEVICE) is reported only where the zone bits of
+ * page->flags could be located and checked, and without CMA memory: see
+ * setup_pinnable() and pi_pinsrc_bpf_reports_pinnable().
  * ANON_EXCLUSIVE differs from the kpagepin module on one point: on the tail
  * pages of a PMD-mapped THP it is the head's bit, which is what the kernel
  * keeps and checks for a PMD mapping (__folio_add_anon_rmap() sets only the
@@ -87,6 +89,12 @@ enum pi_bpf_reader pi_pinsrc_bpf_reader(const struct pi_pinsrc *src)
 {
 	(void)src;
 	return PI_BPF_READER_AUTO;
+}
+
+int pi_pinsrc_bpf_reports_pinnable(const struct pi_pinsrc *src)
+{
+	(void)src;
+	return 0;
 }
 
 int pi_pinsrc_bpf_open(struct pi_pinsrc **ret, char *why, size_t whylen)
@@ -334,6 +342,117 @@ static int vote_base(int map_fd, const uint64_t *pfns, size_t page_size, uint64_
 	return 0;
 }
 
+/*
+ * LONGTERM_PINNABLE needs the zone of a page, kept in the top bits of
+ * page->flags below the node id (include/linux/page-flags-layout.h:
+ * | [SECTION] | [NODE] | ZONE | ..., no SECTION with SPARSEMEM_VMEMMAP),
+ * which BTF does not describe. NODES_SHIFT follows from the size of
+ * zonelist->_zonerefs (MAX_NUMNODES * MAX_NR_ZONES + 1), ZONES_SHIFT from
+ * MAX_NR_ZONES. The result is checked against /proc/zoneinfo on our own
+ * pages; on any doubt (or CMA memory, whose pageblocks we cannot see) the
+ * flag is left out.
+ */
+struct zspan {
+	char name[16];
+	uint64_t start, end;
+};
+
+static size_t read_zoneinfo(struct zspan *z, size_t max)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	char line[256], name[16] = "";
+	unsigned long long spanned = 0, start;
+	size_t n = 0;
+	int node;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d, zone %15s", &node, name) == 2)
+			spanned = 0;
+		else if (sscanf(line, " spanned %llu", &spanned) == 1)
+			;
+		else if (sscanf(line, " start_pfn: %llu", &start) == 1 && n < max && name[0]) {
+			snprintf(z[n].name, sizeof(z[n].name), "%s", name);
+			z[n].start = start;
+			z[n].end = start + spanned;
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static bool cma_memory(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	unsigned long long kb = 1;
+	bool found = false;
+
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CmaTotal: %llu", &kb) == 1) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	return !found || kb > 0;
+}
+
+static void setup_pinnable(struct pi_pinsrc *src, const uint64_t *pfns, size_t npfn)
+{
+	static const char *const names[] = { "DMA", "DMA32", "Normal", "Movable", "Device" };
+	struct bpf_src *b = src->priv;
+	struct pinsrc_bpf__bss *bss = b->skel->bss;
+	int max = bss->zone_ids[5];
+	unsigned int nodes, nodes_shift = 0, zones_shift, checked = 0;
+	uint64_t flags[PROBE_PAGES];
+	struct zspan z[64];
+	size_t nz;
+
+	bss->pinnable_on = 0;
+	if (max < 2 || max > 8 || bss->zonerefs < 2 || (bss->zonerefs - 1) % max)
+		return;
+	if (bss->has_cma && cma_memory())
+		return;
+	nodes = (bss->zonerefs - 1) / max;
+	if (nodes & (nodes - 1))
+		return;
+	while ((1U << nodes_shift) < nodes)
+		nodes_shift++;
+	zones_shift = max <= 2 ? 1 : max <= 4 ? 2 : 3;
+	bss->zone_shift = 64 - nodes_shift - zones_shift;
+	bss->zone_mask = (1ULL << zones_shift) - 1;
+
+	nz = read_zoneinfo(z, sizeof(z) / sizeof(z[0]));
+	if (!nz || npfn > PROBE_PAGES)
+		return;
+	bss->raw_flags = 1;
+	if (bpf_read(src, pfns, npfn, flags) < 0)
+		npfn = 0;
+	bss->raw_flags = 0;
+	for (size_t i = 0; i < npfn; i++) {
+		int zone = (int)((flags[i] >> bss->zone_shift) & bss->zone_mask);
+		const char *name = NULL;
+		bool in = false;
+
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (bss->zone_ids[k] == zone)
+				name = names[k];
+		if (!name)
+			return;
+		for (size_t k = 0; k < nz; k++)
+			in |= !strcmp(z[k].name, name) && pfns[i] >= z[k].start && pfns[i] < z[k].end;
+		if (!in)
+			return;
+		checked++;
+	}
+	if (checked >= 8)
+		bss->pinnable_on = 1;
+}
+
 /* bpf_rdonly_cast() exists from 6.2 */
 static bool kernel_has_rdonly_cast(void)
 {
@@ -369,6 +488,13 @@ enum pi_bpf_reader pi_pinsrc_bpf_reader(const struct pi_pinsrc *src)
 	const struct bpf_src *b = src && src->kind == PI_SRC_BPF ? src->priv : NULL;
 
 	return b ? b->reader : PI_BPF_READER_AUTO;
+}
+
+int pi_pinsrc_bpf_reports_pinnable(const struct pi_pinsrc *src)
+{
+	const struct bpf_src *b = src && src->kind == PI_SRC_BPF ? src->priv : NULL;
+
+	return b && b->skel->bss->pinnable_on;
 }
 
 int pi_pinsrc_bpf_open_reader(struct pi_pinsrc **ret, enum pi_bpf_reader reader,
@@ -466,6 +592,7 @@ int pi_pinsrc_bpf_open_reader(struct pi_pinsrc **ret, enum pi_bpf_reader reader,
 		r = -ENXIO;
 		goto out;
 	}
+	setup_pinnable(src, pfns, npfn);
 	skel = NULL;
 	b = NULL;
 	*ret = src;

@@ -113,12 +113,12 @@ static int bit(uint64_t v, int b)
 
 static void dump(const char *what, uint64_t pfn, uint64_t e)
 {
-	printf("# %s pfn %#" PRIx64 ": refcount %llu pins %llu%s%s%s%s%s%s%s\n", what, pfn,
+	printf("# %s pfn %#" PRIx64 ": refcount %llu pins %llu%s%s%s%s%s%s%s%s\n", what, pfn,
 	       KPP_REFCOUNT(e), KPP_PINCOUNT(e),
 	       e & KPP_F_MAYBE_PINNED ? " MAYBE_PINNED" : "", e & KPP_F_PIN_EXACT ? " PIN_EXACT" : "",
 	       e & KPP_F_ANON ? " ANON" : "", e & KPP_F_ANON_EXCLUSIVE ? " ANON_EXCLUSIVE" : "",
 	       e & KPP_F_LARGE ? " LARGE" : "", e & KPP_F_HEAD ? " HEAD" : "",
-	       e & KPP_F_NOPAGE ? " NOPAGE" : "");
+	       e & KPP_F_NOPAGE ? " NOPAGE" : "", e & KPP_F_LONGTERM_PINNABLE ? " LONGTERM_PINNABLE" : "");
 }
 
 /* count of entries i in [from, to) for which pred(e) fails */
@@ -389,7 +389,7 @@ out:
 static void check_vs_kpagepin(struct pi_pinsrc *src, const char *when, const uint64_t *pfns,
 			      size_t n, int own)
 {
-	const uint64_t ignore = KPP_F_LONGTERM_PINNABLE |
+	const uint64_t ignore = (pi_pinsrc_bpf_reports_pinnable(src) ? 0 : KPP_F_LONGTERM_PINNABLE) |
 		(own ? 0 : KPP_REFCOUNT_MASK << KPP_REFCOUNT_SHIFT);
 	uint64_t *a = alloc_touched(n), *k = alloc_touched(n);
 	size_t cmp = 0, bad = 0, ae_tail = 0;
@@ -492,7 +492,7 @@ int main(void)
 		printf("1..0 # SKIP io_uring unavailable: %s\n", strerror(-r));
 		return 0;
 	}
-	printf("1..31\n");
+	printf("1..32\n");
 	printf("# pi_pinsrc_bpf_open: %.1f ms, reader %s\n", t * 1e3,
 	       pi_pinsrc_bpf_reader(src) == PI_BPF_READER_FAST ? "bpf_rdonly_cast" : "bpf_probe_read_kernel");
 	ok(src->kind == PI_SRC_BPF, "source kind is bpf");
@@ -519,6 +519,20 @@ int main(void)
 	}
 
 	check_small(src, "registered", buf, 1);
+	if (pi_pinsrc_bpf_reports_pinnable(src)) {
+		uint64_t pfns[NREG], e[NREG];
+		size_t bad = 0;
+
+		if (pfns_of(buf, NREG, pfns) < 0 || pi_pinsrc_read(src, pfns, NREG, e) < 0)
+			bad = NREG;
+		else
+			for (size_t i = 0; i < NREG; i++)
+				bad += !(e[i] & KPP_F_LONGTERM_PINNABLE);
+		ok(!bad, "registered pages are LONGTERM_PINNABLE (FOLL_LONGTERM keeps them out of "
+		   "MOVABLE and CMA; %zu wrong)", bad);
+	} else {
+		skip("registered pages are LONGTERM_PINNABLE", "bpf cannot tell the zone here (CMA or unknown layout)");
+	}
 	have_thp = check_thp(src, "registered", thp, 1) == 0;
 	check_buffers_vs_kpagepin(src, "registered buffers", buf, thp);
 	if (!have_thp) {
