@@ -38,6 +38,7 @@ struct map_run {
 	const struct pi_rmap_proc *holder_proc;
 	const struct pi_rmap_holder *holder;
 	const char *orphan_why;
+	const char *acct_holder;	/* holder inferred from accounting, no buffer */
 	const struct pi_cma_area *cma;
 };
 
@@ -60,9 +61,12 @@ struct map_ctx {
 	uint64_t max_map_count;
 	double scan_s, rmap_s;
 	uint64_t orphaned_pages;
+	uint64_t movable_pages;		/* pinned pages in ZONE_MOVABLE or CMA */
 	const struct pi_mem_block *block;	/* --memory-block */
 	const char *zone_filter;
 	bool zone_empty;
+	bool *gone;			/* per set entry: unpinned before the reverse map ended */
+	uint64_t released;		/* how many */
 };
 
 static double now_s(void)
@@ -229,6 +233,48 @@ static bool owners_continue(const struct pi_rmap *r, size_t pf, size_t pn, size_
 	return true;
 }
 
+/*
+ * The PFN scan comes before the process walk: a pin released in between
+ * (process exit, unregister) would look orphaned. Read the PFNs nobody maps
+ * again and forget those no longer pinned.
+ */
+static int recheck_orphans(struct map_ctx *m)
+{
+	uint64_t *pfns, *out;
+	size_t *idx, n = 0;
+	int r;
+
+	m->gone = calloc(m->set.n ? m->set.n : 1, sizeof(*m->gone));
+	pfns = malloc((m->set.n ? m->set.n : 1) * sizeof(*pfns));
+	out = malloc((m->set.n ? m->set.n : 1) * sizeof(*out));
+	idx = malloc((m->set.n ? m->set.n : 1) * sizeof(*idx));
+	if (!m->gone || !pfns || !out || !idx) {
+		free(pfns);
+		free(out);
+		free(idx);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->set.n; i++) {
+		size_t f, k;
+
+		pi_rmap_owners_of(&m->rmap, i, &f, &k);
+		if (!k) {
+			idx[n] = i;
+			pfns[n++] = m->set.p[i].pfn;
+		}
+	}
+	r = n ? pi_pinsrc_read(m->src->pinsrc, pfns, n, out) : 0;
+	for (size_t j = 0; r == 0 && j < n; j++)
+		if (!pi_pin_entry_pinned(out[j])) {
+			m->gone[idx[j]] = true;
+			m->released++;
+		}
+	free(pfns);
+	free(out);
+	free(idx);
+	return r;
+}
+
 static int build_runs(struct map_ctx *m)
 {
 	struct pi_orphan_ctx oc;
@@ -247,6 +293,8 @@ static int build_runs(struct map_ctx *m)
 		size_t f, n;
 		struct map_run *cur = m->nruns ? &m->runs[m->nruns - 1] : NULL;
 
+		if (m->gone && m->gone[i])
+			continue;
 		pi_rmap_owners_of(&m->rmap, i, &f, &n);
 		if (cur && cur->pfn_end == pp->pfn && cur->pins == pins && cur->pin_exact == exact &&
 		    cur->orphaned == (n == 0) && cur->node == node && cur->block == block &&
@@ -277,12 +325,16 @@ static int build_runs(struct map_ctx *m)
 			struct pi_orphan_attr at;
 
 			m->orphaned_pages += run->pfn_end - run->pfn_start;
+			if (run->cma || strcmp(run->zone, "movable") == 0)
+				m->movable_pages += run->pfn_end - run->pfn_start;
 			pi_orphan_attribute(&m->rmap, &oc, run->pfn_end - run->pfn_start, &at);
 			run->holder_proc = at.proc;
 			run->holder = at.holder;
 			run->orphan_why = at.why;
 			continue;
 		}
+		if (run->cma || strcmp(run->zone, "movable") == 0)
+			m->movable_pages += run->pfn_end - run->pfn_start;
 		for (size_t k = 0; k < run->own_n; k++) {
 			const struct pi_pfn_owner *o = &m->rmap.owners[run->own_first + k];
 			const struct pi_rmap_proc *p = &m->rmap.procs[o->proc];
@@ -292,6 +344,18 @@ static int build_runs(struct map_ctx *m)
 				run->holder_proc = p;
 				run->holder = h;
 				break;
+			}
+		}
+		/* no registered buffer covers it: name the counter that charges it */
+		for (size_t k = 0; !run->holder_proc && k < run->own_n; k++) {
+			const struct pi_rmap_proc *p = &m->rmap.procs[m->rmap.owners[run->own_first + k].proc];
+
+			if (p->has_vmpin && p->vmpin_kib) {
+				run->holder_proc = p;
+				run->acct_holder = "VmPin (RDMA or another pinned_vm holder)";
+			} else if (p->has_vmlck && p->vmlck_kib) {
+				run->holder_proc = p;
+				run->acct_holder = "VmLck (VFIO or mlock)";
 			}
 		}
 	}
@@ -317,6 +381,8 @@ static void holder_text(const struct map_run *run, char *buf, size_t len)
 	}
 	if (run->holder)
 		snprintf(buf, len, "%s", run->holder->h.desc);
+	else if (run->acct_holder)
+		snprintf(buf, len, "%s", run->acct_holder);
 	else
 		snprintf(buf, len, "VmPin of pid %d", (int)run->holder_proc->pid);
 }
@@ -521,17 +587,24 @@ static void json_out(struct map_ctx *m)
 	jw_object_open(&w, "summary");
 	jw_u64(&w, "scanned_pfns", m->set.scanned);
 	jw_u64(&w, "nopage_pfns", m->set.nopage);
-	jw_u64(&w, "pinned_pages", m->set.n);
+	jw_u64(&w, "pinned_pages", m->set.n - m->released);
+	jw_u64(&w, "released_during_scan", m->released);
 	jw_u64(&w, "orphaned_pages", m->orphaned_pages);
 	jw_u64(&w, "runs", m->nruns);
+	jw_u64(&w, "pinned_in_movable_or_cma", m->movable_pages);
 	jw_u64(&w, "refcount_bias_explained", m->set.maybe_explained);
 	jw_u64(&w, "processes_gone", m->rmap.procs_gone);
-	jw_double(&w, "scan_seconds", m->scan_s);
-	jw_double(&w, "rmap_seconds", m->rmap_s);
-	jw_u64(&w, "pagemap_entries", m->rmap.pagemap_entries);
-	jw_u64(&w, "rmap_bytes", m->rmap.bytes);
-	jw_i64(&w, "maxrss_kib", maxrss_kib());
 	jw_object_close(&w);
+	if (m->cli->verbose) {
+		/* measurements: not reproducible, so only on request */
+		jw_object_open(&w, "stats");
+		jw_double(&w, "scan_seconds", m->scan_s);
+		jw_double(&w, "rmap_seconds", m->rmap_s);
+		jw_u64(&w, "pagemap_entries", m->rmap.pagemap_entries);
+		jw_u64(&w, "rmap_bytes", m->rmap.bytes);
+		jw_i64(&w, "maxrss_kib", maxrss_kib());
+		jw_object_close(&w);
+	}
 
 	if (m->block) {
 		size_t nr;
@@ -699,9 +772,16 @@ static int table_out(struct map_ctx *m)
 	scols_unref_table(tb);
 
 	printf("%s%" PRIu64 " pinned pages in %zu runs (%" PRIu64 " orphaned) among %" PRIu64
-	       " PFNs scanned with %s in %.2f s; reverse map in %.2f s\n",
-	       shown ? "\n" : "", (uint64_t)m->set.n, m->nruns, m->orphaned_pages, m->set.scanned,
-	       pi_source_name(m->src->source), m->scan_s, m->rmap_s);
+	       " PFNs scanned with %s\n", shown ? "\n" : "", (uint64_t)(m->set.n - m->released), m->nruns,
+	       m->orphaned_pages, m->set.scanned, pi_source_name(m->src->source));
+	if (m->cli->verbose)
+		printf("scan %.3f s, reverse map %.3f s (%" PRIu64 " pagemap entries, %zu KiB), "
+		       "max RSS %ld KiB\n", m->scan_s, m->rmap_s, m->rmap.pagemap_entries,
+		       m->rmap.bytes / 1024, maxrss_kib());
+	if (m->movable_pages)
+		printf("warning: %" PRIu64 " pinned pages in ZONE_MOVABLE or CMA: long-term pins "
+		       "are migrated out first, so these block offlining and CMA until released\n",
+		       m->movable_pages);
 	if (m->block) {
 		size_t nr;
 		uint64_t pinned = shown_pinned_in_block(m, &nr);
@@ -725,7 +805,8 @@ static int table_out(struct map_ctx *m)
 					pinned += m->runs[i].pfn_end - m->runs[i].pfn_start;
 			printf("CMA area %s (PFN %" PRIu64 "-%" PRIu64 "): %s", m->layout.cma[c].name,
 			       m->layout.cma[c].start, m->layout.cma[c].end,
-			       pinned ? "alloc_contig_range would fail on " : "not blocked by pins\n");
+			       pinned ? "BLOCKED for contiguous allocations (alloc_contig_range) by " :
+					"not blocked by pins\n");
 			if (pinned)
 				printf("%" PRIu64 " pinned pages\n", pinned);
 		}
@@ -783,6 +864,12 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 	if (m.rmap.pfns_hidden)
 		pi_warn("some pagemaps show PFN 0: not privileged to see PFNs (CAP_SYS_ADMIN); "
 			"their pages look orphaned");
+	r = recheck_orphans(&m);
+	if (r < 0) {
+		pi_errno(r, "%s: reading PFNs failed", pi_source_name(src->source));
+		rc = PI_EXIT_TROUBLE;
+		goto out;
+	}
 	r = build_runs(&m);
 	if (r < 0) {
 		pi_errno(r, "--map");
@@ -796,6 +883,7 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 		rc = PI_EXIT_TROUBLE;
 out:
 	extras_free(&m);
+	free(m.gone);
 	free(m.runs);
 	free(pids);
 	pi_rmap_free(&m.rmap);
