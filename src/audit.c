@@ -21,6 +21,7 @@
 #include "jsonwrt.h"
 #include "pininspect/audit.h"
 #include "pininspect/util.h"
+#include "bpf/pinsrc-bpf.h"
 
 enum audit_format { FMT_TABLE, FMT_JSON, FMT_PROM };
 
@@ -44,6 +45,7 @@ struct audit {
 	struct pi_sources *src;
 	enum audit_format fmt;
 	enum pi_severity fail_on;
+	struct pi_audit_caps caps;
 	bool run[PI_CHK__MAX];			/* selected and runnable */
 	const char *skip_reason[PI_CHK__MAX];	/* selected, cannot run here */
 	uint64_t count[PI_CHK__MAX];
@@ -105,10 +107,7 @@ out:
 static int audit_setup(struct audit *au)
 {
 	const struct pi_cli *cli = au->cli;
-	struct pi_audit_caps caps = {
-		.source = au->src->source,
-		.exclusive_known = au->src->kpageflags || au->src->pinsrc,
-	};
+	struct pi_audit_caps *caps = &au->caps;
 	bool sel[PI_CHK__MAX];
 	const char *bad = NULL;
 	size_t badlen = 0;
@@ -136,10 +135,14 @@ static int audit_setup(struct audit *au)
 			return -EINVAL;
 		}
 	}
+	caps->source = au->src->source;
+	caps->exclusive_known = au->src->kpageflags || au->src->pinsrc;
+	caps->longterm_known = au->src->source == PI_SRC_KPAGEPIN ||
+		(au->src->source == PI_SRC_BPF && pi_pinsrc_bpf_reports_pinnable(au->src->pinsrc) > 0);
 	for (int i = 0; i < PI_CHK__MAX; i++) {
 		if (!sel[i])
 			continue;
-		au->skip_reason[i] = pi_check_unmet(i, &caps);
+		au->skip_reason[i] = pi_check_unmet(i, caps);
 		au->run[i] = !au->skip_reason[i];
 	}
 	return 0;
@@ -294,7 +297,7 @@ static int audit_one(struct audit *au, pid_t pid)
 			"(busy ring or unknown fdinfo format)", (int)p.pid,
 			p.holders.rings_unreadable);
 
-	pi_audit_proc_init(&a, &p, au->run);
+	pi_audit_proc_init(&a, &p, au->run, &au->caps);
 	r = pi_scan_proc(&p, &ctx, pi_audit_page, &a);
 	if (r == 0)
 		r = pi_audit_proc_finish(&a);

@@ -64,6 +64,7 @@ int pi_checks_select(const char *only, const char *skip, bool enabled[PI_CHK__MA
 struct pi_audit_caps {
 	enum pi_source source;		/* what verdicts come from */
 	bool exclusive_known;		/* kpageflags or an exact source readable */
+	bool longterm_known;		/* entries carry KPP_F_LONGTERM_PINNABLE */
 };
 bool pi_source_is_exact(enum pi_source s);
 /* NULL if the check can run with these capabilities, else why not */
@@ -94,8 +95,9 @@ struct pi_audit_proc {
 	size_t open[PI_CHK__MAX];	/* index + 1 of the run being extended, 0 none */
 };
 
+/* enabled: the selection; checks these capabilities cannot run stay off */
 void pi_audit_proc_init(struct pi_audit_proc *a, const struct pi_proc *p,
-			const bool enabled[PI_CHK__MAX]);
+			const bool enabled[PI_CHK__MAX], const struct pi_audit_caps *caps);
 /* pi_page_fn: userdata is the struct pi_audit_proc */
 int pi_audit_page(const struct pi_page *pg, void *userdata);
 /* process-level checks once every page was seen; 0 or -ENOMEM */

@@ -193,9 +193,10 @@ const char *pi_check_unmet(enum pi_check_id id, const struct pi_audit_caps *caps
 	if ((needs & PI_NEED_EXACT) && !pi_source_is_exact(caps->source))
 		return "needs an exact pin source (kpagepin or bpf, as root); the source is "
 		       "io_uring holders only";
-	/* the bpf reader cannot decode the zone bits of page->flags */
-	if ((needs & PI_NEED_LONGTERM) && caps->source != PI_SRC_KPAGEPIN)
-		return "needs a source that reports LONGTERM_PINNABLE (kpagepin); bpf does not";
+	/* bpf knows the zone only where it could locate its bits, and never CMA */
+	if ((needs & PI_NEED_LONGTERM) && !caps->longterm_known)
+		return "needs a source that reports LONGTERM_PINNABLE: kpagepin, or bpf where "
+		       "it can read the zone bits of page->flags and there is no CMA";
 	if ((needs & PI_NEED_EXCLUSIVE) && !caps->exclusive_known)
 		return "needs AnonExclusive from /proc/kpageflags or an exact pin source (root)";
 	return NULL;
@@ -252,10 +253,12 @@ void pi_finding_message(const struct pi_finding *f, char *buf, size_t len)
 }
 
 void pi_audit_proc_init(struct pi_audit_proc *a, const struct pi_proc *p,
-			const bool enabled[PI_CHK__MAX])
+			const bool enabled[PI_CHK__MAX], const struct pi_audit_caps *caps)
 {
 	memset(a, 0, sizeof(*a));
-	memcpy(a->enabled, enabled, sizeof(a->enabled));
+	/* a check without what it needs would pass silently: keep it off */
+	for (int i = 0; i < PI_CHK__MAX; i++)
+		a->enabled[i] = enabled[i] && !pi_check_unmet(i, caps);
 	a->proc = p;
 	/*
 	 * A ring inherited across fork (or passed over a socket) lists the
@@ -326,8 +329,8 @@ int pi_audit_page(const struct pi_page *pg, void *userdata)
 		a->desynced++;
 		r = page_finding(a, PI_CHK_HOLDER_NOT_PINNED, pg);
 	}
-	if (r == 0 && pg->verdict == PI_V_PINNED && pg->pin_known &&
-	    pg->source == PI_SRC_KPAGEPIN && !(pg->pin & KPP_F_LONGTERM_PINNABLE))
+	if (r == 0 && pg->verdict == PI_V_PINNED && pg->pin_known && exact &&
+	    !(pg->pin & KPP_F_LONGTERM_PINNABLE))
 		r = page_finding(a, PI_CHK_LONGTERM_UNPINNABLE, pg);
 	if (r == 0 && pg->verdict == PI_V_PINNED && !pg->pin_exact && exact)
 		r = page_finding(a, PI_CHK_BIAS_ONLY, pg);

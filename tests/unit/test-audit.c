@@ -6,7 +6,7 @@
 
 #define PG 4096ULL
 #define BIAS_PIN (1025 | (1ULL << KPP_PINCOUNT_SHIFT) | KPP_F_MAYBE_PINNED | KPP_F_ANON | \
-		  KPP_F_ANON_EXCLUSIVE)
+		  KPP_F_ANON_EXCLUSIVE | KPP_F_LONGTERM_PINNABLE)
 #define NOT_PINNED (1 | KPP_F_ANON | KPP_F_ANON_EXCLUSIVE)
 
 static struct pi_vma vma = { .start = 0x10000, .end = 0x20000, .name = "" };
@@ -27,6 +27,11 @@ static void make_proc(struct pi_proc *p, uint64_t vmpin_kib, size_t nholders)
 	p->holders.h = holders;
 	p->holders.n = nholders;
 }
+
+/* kpagepin with kpageflags: every check can run */
+static const struct pi_audit_caps kpp_caps = {
+	.source = PI_SRC_KPAGEPIN, .exclusive_known = true, .longterm_known = true,
+};
 
 static void all_enabled(bool en[PI_CHK__MAX])
 {
@@ -111,7 +116,8 @@ static void test_unmet(void)
 {
 	struct pi_audit_caps iou = { .source = PI_SRC_IOURING, .exclusive_known = false };
 	struct pi_audit_caps bpf = { .source = PI_SRC_BPF, .exclusive_known = true };
-	struct pi_audit_caps kpp = { .source = PI_SRC_KPAGEPIN, .exclusive_known = true };
+	struct pi_audit_caps kpp = { .source = PI_SRC_KPAGEPIN, .exclusive_known = true,
+				     .longterm_known = true };
 	int n = 0;
 
 	ok(pi_check_unmet(PI_CHK_HOLDER_NOT_PINNED, &iou) != NULL,
@@ -124,7 +130,9 @@ static void test_unmet(void)
 	   "pagemap/fdinfo checks run with holders only");
 	ok(!pi_check_unmet(PI_CHK_HOLDER_NOT_PINNED, &bpf) &&
 	   pi_check_unmet(PI_CHK_LONGTERM_UNPINNABLE, &bpf) != NULL,
-	   "bpf: desync runs, longterm skipped (no LONGTERM_PINNABLE)");
+	   "bpf without the zone bits: desync runs, longterm skipped");
+	bpf.longterm_known = true;
+	ok(!pi_check_unmet(PI_CHK_LONGTERM_UNPINNABLE, &bpf), "bpf with the zone bits: longterm runs");
 	for (int i = 0; i < PI_CHK__MAX; i++)
 		n += pi_check_unmet(i, &kpp) == NULL;
 	is_int(n, PI_CHK__MAX, "kpagepin with kpageflags: every check runs");
@@ -138,7 +146,7 @@ static void test_clean(void)
 
 	all_enabled(en);
 	make_proc(&p, 16, 1);
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
 		feed(&a, addr, BIAS_PIN, PI_SRC_BPF, &holders[0]);
 	for (uint64_t addr = 0x14000; addr < 0x18000; addr += PG)
@@ -153,7 +161,7 @@ static void test_clean(void)
 	pi_audit_proc_free(&a);
 
 	/* exact pins on a large folio: not even bias-only */
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
 		feed(&a, addr, 513 | (1ULL << KPP_PINCOUNT_SHIFT) | KPP_F_PIN_EXACT | KPP_F_LARGE |
 		     KPP_F_ANON | KPP_F_ANON_EXCLUSIVE | KPP_F_MAYBE_PINNED | KPP_F_LONGTERM_PINNABLE,
@@ -173,7 +181,7 @@ static void test_desync(void)
 
 	all_enabled(en);
 	make_proc(&p, 16, 1);
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	feed(&a, 0xf000, NOT_PINNED, PI_SRC_BPF, NULL);
 	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
 		feed(&a, addr, NOT_PINNED, PI_SRC_BPF, &holders[0]);
@@ -191,7 +199,7 @@ static void test_desync(void)
 
 	/* a child that inherited the ring: VmPin 0, its copies are rightly not pinned */
 	make_proc(&p, 0, 1);
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
 		feed(&a, addr, NOT_PINNED, PI_SRC_BPF, &holders[0]);
 	pi_audit_proc_finish(&a);
@@ -201,7 +209,7 @@ static void test_desync(void)
 	/* disabled: not reported */
 	make_proc(&p, 16, 1);
 	en[PI_CHK_HOLDER_NOT_PINNED] = false;
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
 		feed(&a, addr, NOT_PINNED, PI_SRC_BPF, &holders[0]);
 	pi_audit_proc_finish(&a);
@@ -219,7 +227,7 @@ static void test_mapping(void)
 
 	all_enabled(en);
 	make_proc(&p, 16, 1);
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	feed_missing(&a, 0x10000, false, &holders[0]);
 	feed_missing(&a, 0x11000, false, &holders[0]);
 	feed_missing(&a, 0x12000, true, &holders[0]);
@@ -236,7 +244,7 @@ static void test_mapping(void)
 	pi_audit_proc_free(&a);
 
 	/* a gap or another holder starts a new run */
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	feed(&a, 0x10000, BIAS_PIN, PI_SRC_BPF, NULL);
 	feed(&a, 0x12000, BIAS_PIN, PI_SRC_BPF, NULL);
 	feed(&a, 0x13000, BIAS_PIN, PI_SRC_BPF, &holders[0]);
@@ -244,16 +252,34 @@ static void test_mapping(void)
 	pi_audit_proc_free(&a);
 
 	/* kpagepin says a pinned page is not long-term pinnable */
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
-		feed(&a, addr, BIAS_PIN, PI_SRC_KPAGEPIN, &holders[0]);
+		feed(&a, addr, BIAS_PIN & ~KPP_F_LONGTERM_PINNABLE, PI_SRC_KPAGEPIN, &holders[0]);
 	f = first(&a, PI_CHK_LONGTERM_UNPINNABLE);
 	ok(f && f->pages == 4, "longterm-unpinnable: kpagepin without LONGTERM_PINNABLE");
 	pi_audit_proc_free(&a);
-	pi_audit_proc_init(&a, &p, en);
-	feed(&a, 0x10000, BIAS_PIN, PI_SRC_BPF, &holders[0]);
-	is_int(count(&a, PI_CHK_LONGTERM_UNPINNABLE), 0, "bpf entries never claim longterm");
-	pi_audit_proc_free(&a);
+	{
+		struct pi_audit_caps bpf = { .source = PI_SRC_BPF, .exclusive_known = true };
+
+		pi_audit_proc_init(&a, &p, en, &bpf);
+		feed(&a, 0x10000, BIAS_PIN & ~KPP_F_LONGTERM_PINNABLE, PI_SRC_BPF, &holders[0]);
+		is_int(count(&a, PI_CHK_LONGTERM_UNPINNABLE), 0,
+		       "bpf that cannot read the zone: flag clear means unknown, no finding");
+		pi_audit_proc_free(&a);
+		bpf.longterm_known = true;
+		pi_audit_proc_init(&a, &p, en, &bpf);
+		feed(&a, 0x10000, BIAS_PIN & ~KPP_F_LONGTERM_PINNABLE, PI_SRC_BPF, &holders[0]);
+		is_int(count(&a, PI_CHK_LONGTERM_UNPINNABLE), 1, "bpf that reads the zone: finding");
+		pi_audit_proc_free(&a);
+	}
+	{
+		struct pi_audit_caps iou = { .source = PI_SRC_IOURING };
+
+		pi_audit_proc_init(&a, &p, en, &iou);
+		ok(!a.enabled[PI_CHK_HOLDER_NOT_PINNED] && !a.enabled[PI_CHK_BIAS_ONLY] &&
+		   a.enabled[PI_CHK_PINNED_NOT_PRESENT], "init turns off checks the caps cannot run");
+		pi_audit_proc_free(&a);
+	}
 }
 
 static void test_accounting(void)
@@ -269,7 +295,7 @@ static void test_accounting(void)
 	make_proc(&p, 16, 2);
 	p.holders.h = &holders[1];
 	p.holders.n = 1;
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	feed(&a, 0x10000, NOT_PINNED, PI_SRC_BPF, NULL);
 	pi_audit_proc_finish(&a);
 	f = first(&a, PI_CHK_ORPHANED_PIN);
@@ -279,14 +305,14 @@ static void test_accounting(void)
 	pi_audit_proc_free(&a);
 
 	p.status.vmpin_kib = 0;
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	pi_audit_proc_finish(&a);
 	is_int(a.n, 0, "buffer outside VMAs without VmPin: a stale entry, not a pin");
 	pi_audit_proc_free(&a);
 
 	/* VmPin 64 KiB, 4 pages found */
 	make_proc(&p, 64, 1);
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
 		feed(&a, addr, BIAS_PIN, PI_SRC_BPF, &holders[0]);
 	pi_audit_proc_finish(&a);
@@ -300,7 +326,7 @@ static void test_accounting(void)
 
 	/* pins found beyond VmPin (e.g. VFIO charges locked_vm) */
 	make_proc(&p, 4, 0);
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
 		feed(&a, addr, BIAS_PIN, PI_SRC_BPF, NULL);
 	pi_audit_proc_finish(&a);
@@ -312,7 +338,7 @@ static void test_accounting(void)
 	/* no VmPin line: the accounting checks stay quiet */
 	make_proc(&p, 0, 0);
 	p.status.has_vmpin = false;
-	pi_audit_proc_init(&a, &p, en);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
 	feed(&a, 0x10000, BIAS_PIN, PI_SRC_BPF, NULL);
 	pi_audit_proc_finish(&a);
 	ok(!count(&a, PI_CHK_PINS_UNACCOUNTED) && !count(&a, PI_CHK_VMPIN_UNACCOUNTED),
