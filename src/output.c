@@ -503,6 +503,90 @@ static void print_summary_line(struct pi_report *rep, const struct pi_proc *p,
 	}
 }
 
+/* RDMA MRs of the process and the VFIO class (src/lib/holders-rdma.c) */
+static const char *rdma_holder_desc(const struct pi_proc *p, const struct pi_rdma_mr *m)
+{
+	for (size_t i = 0; i < p->holders.n; i++)
+		if (p->holders.h[i].kind == PI_HOLDER_RDMA_MR && p->holders.h[i].index == m->mrn)
+			return p->holders.h[i].desc;
+	return NULL;
+}
+
+static void json_holder_classes(struct jsonwrt *w, const struct pi_proc *p)
+{
+	if (p->rdma.n) {
+		jw_array_open(w, "rdma_mrs");
+		for (size_t i = 0; i < p->rdma.n; i++) {
+			const struct pi_rdma_mr *m = &p->rdma.m[i];
+
+			jw_object_open(w, NULL);
+			jw_string(w, "device", m->dev);
+			jw_u64(w, "mrn", m->mrn);
+			if (m->has_keys) {
+				jw_u64(w, "lkey", m->lkey);
+				jw_u64(w, "rkey", m->rkey);
+			} else {
+				jw_null(w, "lkey");
+				jw_null(w, "rkey");
+			}
+			jw_u64(w, "len", m->len);
+			jw_i64(w, "pid", m->pid);
+			jw_string(w, "placement", pi_rdma_place_name(m->place));
+			jw_bool(w, "ambiguous", m->ambiguous);
+			if (m->place != PI_RDMA_UNPLACED) {
+				jw_hex(w, "start", m->start);
+				jw_hex(w, "end", m->end);
+			} else {
+				jw_null(w, "start");
+				jw_null(w, "end");
+			}
+			jw_string_or_null(w, "holder", m->place != PI_RDMA_UNPLACED ?
+					  rdma_holder_desc(p, m) : NULL);
+			jw_object_close(w);
+		}
+		jw_array_close(w);
+	}
+	if (p->has_vfio) {
+		jw_object_open(w, "vfio");
+		jw_u64(w, "vmlck_kib", p->status.vmlck_kib);
+		jw_u64(w, "lock_kib", p->vfio.lock_kib);
+		jw_u64(w, "unexplained_kib", p->vfio.unexplained_kib);
+		jw_bool(w, "vfio", p->vfio.vfio);
+		jw_u64(w, "attributed_kib", p->vfio_kib);
+		jw_object_close(w);
+	}
+}
+
+static void print_holder_classes(const struct pi_proc *p, const struct pi_scan_ctx *ctx)
+{
+	for (size_t i = 0; i < p->rdma.n; i++) {
+		const struct pi_rdma_mr *m = &p->rdma.m[i];
+		char *dev = pi_escape_text(m->dev);
+
+		printf("RDMA MR %u on %s (%" PRIu64 " bytes", m->mrn, dev ? dev : "?", m->len);
+		if (m->has_keys)
+			printf(", lkey 0x%x", m->lkey);
+		free(dev);
+		if (m->place == PI_RDMA_UNPLACED)
+			printf("): not placed (%s)\n", ctx->pinsrc ?
+			       "no run of unattributed pinned pages of its length" :
+			       "the kernel gives no address; placing it by length needs "
+			       "page-level pins: kpagepin or bpf");
+		else
+			printf("): 0x%" PRIx64 "-0x%" PRIx64 " (by %s%s)\n", m->start, m->end,
+			       pi_rdma_place_name(m->place), m->ambiguous ? ", ambiguous" : "");
+	}
+	if (p->has_vfio && p->vfio.vfio)
+		printf("VFIO: %" PRIu64 " KiB of pinned pages no io_uring or RDMA holder explains"
+		       " and VmPin does not cover; VmLck has %" PRIu64 " KiB not from mlock"
+		       " (VFIO type1 charges locked_vm, not VmPin)%s\n", p->vfio.unexplained_kib,
+		       p->vfio.lock_kib, p->vfio.whole ? "" : "; not attributed per page");
+	else if (p->has_vfio && p->vfio.unexplained_kib)
+		printf("VFIO: not the explanation for %" PRIu64 " KiB of pinned pages no holder or"
+		       " VmPin explains: VmLck has only %" PRIu64 " KiB not from mlock\n",
+		       p->vfio.unexplained_kib, p->vfio.lock_kib);
+}
+
 int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const struct pi_scan_ctx *ctx)
 {
 	const struct pi_summary *s = rep->cli->pages ? &rep->sum : &rep->runs.sum;
@@ -527,6 +611,7 @@ int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const str
 			jw_array_close(w);
 		}
 		json_summary(w, p, s);
+		json_holder_classes(w, p);
 		jw_object_close(w);
 		rep->nprocs++;
 		return 0;
@@ -538,6 +623,7 @@ int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const str
 		else
 			print_sources_line(rep);
 		print_summary_line(rep, p, s);
+		print_holder_classes(p, ctx);
 	}
 	if (!rep->cli->pages) {
 		rep->tb = new_table(rep);

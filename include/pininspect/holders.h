@@ -7,12 +7,21 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* A range some holder pinned: an io_uring registered buffer today. */
+/* Who holds a range pinned. IO_URING is 0: zeroed holders stay io_uring. */
+enum pi_holder_kind {
+	PI_HOLDER_IO_URING,	/* registered buffer, range from fdinfo */
+	PI_HOLDER_RDMA_MR,	/* RDMA memory region, placed by iova or length (rdma.h) */
+	PI_HOLDER_VFIO,		/* pinned pages VmLck (locked_vm) accounts for, not VmPin */
+};
+const char *pi_holder_kind_name(enum pi_holder_kind k);	/* "io_uring", "rdma_mr", "vfio" */
+
+/* A range some holder pinned. */
 struct pi_holder {
 	uint64_t start, end;	/* [start, end) as registered, not page aligned */
-	int fd;
-	unsigned int index;	/* buffer index in that ring */
-	char desc[48];		/* "io_uring fd 5 buf 0" */
+	int fd;			/* io_uring ring fd; -1 for the other kinds */
+	unsigned int index;	/* io_uring: buffer index in that ring; rdma: MR number */
+	char desc[48];		/* "io_uring fd 5 buf 0", "rdma mr 3 (lkey 0x1a2b)", "vfio (VmLck)" */
+	enum pi_holder_kind kind;
 };
 
 struct pi_holder_list {

@@ -70,6 +70,12 @@ const char *pi_layout_zone(const struct pi_layout *l, uint64_t pfn);
 int64_t pi_layout_block_id(const struct pi_layout *l, uint64_t pfn);
 const struct pi_mem_block *pi_layout_block(const struct pi_layout *l, uint64_t id);
 const struct pi_cma_area *pi_layout_cma(const struct pi_layout *l, uint64_t pfn);
+/*
+ * pfn lies in ZONE_MOVABLE or a CMA area: a long-term pin there is a
+ * finding (FOLL_LONGTERM migrates pages out first), for the audit check
+ * longterm-pin-in-movable.
+ */
+bool pi_layout_pfn_movable(const struct pi_layout *l, uint64_t pfn);
 
 /* ---- PFN range sets ---- */
 

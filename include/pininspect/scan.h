@@ -11,6 +11,7 @@
 #include "pininspect/kpage.h"
 #include "pininspect/status.h"
 #include "pininspect/holders.h"
+#include "pininspect/rdma.h"
 #include "pininspect/pinsrc.h"
 
 enum pi_verdict {
@@ -49,6 +50,12 @@ struct pi_proc {
 	struct pi_vma_list vmas;
 	struct pi_holder_list holders;
 	int holders_err;	/* fd/fdinfo unreadable: 0 or -errno */
+	struct pi_rdma_mr_list rdma;	/* the process's RDMA MRs (placed by the first scan) */
+	int rdma_err;		/* RDMA netlink unreadable: 0 or -errno */
+	bool holders_placed;	/* RDMA/VFIO holders placed on pinned runs */
+	bool has_vfio;		/* vfio computed (exact source, VmLck known) */
+	struct pi_vfio_class vfio;
+	uint64_t vfio_kib;	/* pinned pages attributed to the vfio class */
 	struct pi_pagemap *pm;
 };
 

@@ -470,6 +470,11 @@ const struct pi_cma_area *pi_layout_cma(const struct pi_layout *l, uint64_t pfn)
 	return NULL;
 }
 
+bool pi_layout_pfn_movable(const struct pi_layout *l, uint64_t pfn)
+{
+	return pi_layout_cma(l, pfn) || strcmp(pi_layout_zone(l, pfn), "movable") == 0;
+}
+
 /* ---------------------------------------------------------------- ranges */
 
 int pi_pfn_ranges_add(struct pi_pfn_ranges *s, uint64_t start, uint64_t end)

@@ -36,6 +36,7 @@ static int add_holder(struct pi_holder_list *l, int fd, unsigned int idx,
 	h->end = addr + len;
 	h->fd = fd;
 	h->index = idx;
+	h->kind = PI_HOLDER_IO_URING;
 	snprintf(h->desc, sizeof(h->desc), "io_uring fd %d buf %u", fd, idx);
 	return 0;
 }

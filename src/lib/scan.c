@@ -30,6 +30,18 @@ int pi_proc_open(pid_t pid, struct pi_proc *ret, size_t *ret_bad_line)
 	}
 	p.has_starttime = pi_stat_starttime(pid, &p.starttime) == 0;
 	p.holders_err = pi_holders_read(pid, &p.holders);
+	/* RDMA MRs: those with an iova are holders now, the others once placed */
+	p.rdma_err = pi_rdma_mrs_read(pid, &p.rdma);
+	if (p.rdma.n) {
+		struct pi_pin_run none = { 0 };
+
+		pi_rdma_place(&p.rdma, &none, 0, NULL, 0);
+		r = pi_rdma_add_holders(&p.rdma, &p.holders);
+		if (r < 0) {
+			pi_proc_close(&p);
+			return r;
+		}
+	}
 	*ret = p;
 	return 0;
 }
@@ -38,6 +50,7 @@ void pi_proc_close(struct pi_proc *p)
 {
 	pi_vma_list_free(&p->vmas);
 	pi_holder_list_free(&p->holders);
+	pi_rdma_mr_list_free(&p->rdma);
 	pi_pagemap_close(p->pm);
 	p->pm = NULL;
 }
@@ -188,7 +201,142 @@ static int scan_span(struct pi_proc *p, struct pi_scan_ctx *ctx, const struct pi
 	return 0;
 }
 
+static int scan_all(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn, void *ud);
+
+/*
+ * Holders the kernel does not place: RDMA MRs without an address and the
+ * VFIO class. A first pass collects the runs of pinned pages no holder
+ * explains; MRs go on runs of their length, and what is left is "vfio"
+ * when VmLck, not VmPin, accounts for it.
+ */
+struct prescan {
+	struct pi_pin_run *runs, *sub;
+	size_t nruns, capruns, nsub, capsub;
+	uint64_t holder_pages, free_pages;
+	int64_t last_pins;
+};
+
+static int prescan_add(struct pi_pin_run **arr, size_t *n, size_t *cap, uint64_t addr,
+		       int64_t pins, bool split_on_pins)
+{
+	struct pi_pin_run *last = *n ? &(*arr)[*n - 1] : NULL;
+	int r;
+
+	if (last && last->end == addr && (!split_on_pins || last->pins == pins)) {
+		last->end += PI_PAGE;
+		if (pins < last->pins)
+			last->pins = pins;
+		return 0;
+	}
+	r = pi_grow((void **)arr, cap, *n + 1, sizeof(**arr));
+	if (r < 0)
+		return r;
+	(*arr)[(*n)++] = (struct pi_pin_run){ .start = addr, .end = addr + PI_PAGE, .pins = pins };
+	return 0;
+}
+
+static int prescan_page(const struct pi_page *pg, void *ud)
+{
+	struct prescan *ps = ud;
+	int r;
+
+	if (pg->verdict != PI_V_PINNED)
+		return 0;
+	if (pg->holder) {
+		ps->holder_pages++;
+		return 0;
+	}
+	ps->free_pages++;
+	r = prescan_add(&ps->runs, &ps->nruns, &ps->capruns, pg->addr, pg->pins, false);
+	if (r >= 0)
+		r = prescan_add(&ps->sub, &ps->nsub, &ps->capsub, pg->addr, pg->pins, true);
+	return r;
+}
+
+static bool rdma_unplaced(const struct pi_proc *p)
+{
+	for (size_t i = 0; i < p->rdma.n; i++)
+		if (p->rdma.m[i].place == PI_RDMA_UNPLACED)
+			return true;
+	return false;
+}
+
+static int place_holders(struct pi_proc *p, struct pi_scan_ctx *ctx)
+{
+	struct prescan ps = { 0 };
+	uint64_t mlocked = 0, rdma_pages = 0;
+	size_t before = p->holders.n;
+	int r;
+
+	p->holders_placed = true;
+	if (!ctx->pinsrc)
+		return 0;	/* lengths mean nothing without page-level pins */
+	if (!rdma_unplaced(p) && !(p->status.has_vmlck && p->status.vmlck_kib))
+		return 0;
+	r = scan_all(p, ctx, prescan_page, &ps);
+	if (r < 0)
+		goto out;
+	if (rdma_unplaced(p) && ps.nruns) {
+		size_t nbefore = p->rdma.n;
+
+		r = pi_rdma_place(&p->rdma, ps.runs, ps.nruns, ps.sub, ps.nsub);
+		if (r < 0)
+			goto out;
+		/* only the MRs placed now: those with an iova are holders already */
+		for (size_t i = 0; i < nbefore; i++) {
+			struct pi_rdma_mr *m = &p->rdma.m[i];
+			struct pi_rdma_mr_list one = { .m = m, .n = 1 };
+
+			if (m->place != PI_RDMA_BY_LENGTH)
+				continue;
+			r = pi_rdma_add_holders(&one, &p->holders);
+			if (r < 0)
+				goto out;
+			rdma_pages += (m->end - m->start) / PI_PAGE;
+		}
+	}
+	if (p->status.has_vmlck) {
+		uint64_t holder_kib = (ps.holder_pages + rdma_pages) * 4;
+		uint64_t free_kib = (ps.free_pages > rdma_pages ? ps.free_pages - rdma_pages : 0) * 4;
+
+		if (pi_smaps_locked_kib(p->pid, &mlocked) < 0)
+			mlocked = 0;
+		if (pi_vfio_classify(&p->status, holder_kib, free_kib, mlocked, &p->vfio) == 0)
+			p->has_vfio = true;
+		if (p->has_vfio && p->vfio.whole) {
+			/* every pinned run no MR took */
+			for (size_t i = 0; i < ps.nruns; i++) {
+				if (ps.runs[i].used)
+					continue;
+				r = pi_vfio_add_holder(&p->holders, ps.runs[i].start, ps.runs[i].end);
+				if (r < 0)
+					goto out;
+				p->vfio_kib += (ps.runs[i].end - ps.runs[i].start) / 1024;
+			}
+		}
+	}
+	r = 0;
+out:
+	if (r < 0)
+		p->holders.n = before;
+	free(ps.runs);
+	free(ps.sub);
+	return r;
+}
+
 int pi_scan_proc(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn, void *ud)
+{
+	int r;
+
+	if (!p->holders_placed) {
+		r = place_holders(p, ctx);
+		if (r < 0)
+			return r;
+	}
+	return scan_all(p, ctx, fn, ud);
+}
+
+static int scan_all(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn, void *ud)
 {
 	struct chunk *c = malloc(sizeof(*c));
 	int r = 0;

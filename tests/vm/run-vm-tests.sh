@@ -135,6 +135,40 @@ if stale "$gp" "$here/guest-pin.c" "$top/kernel/kpagepin/kpagepin_abi.h"; then
 	fi
 fi
 
+# 3b. Soft-RoCE (tests/vm/guest-rdma.sh): rdma-client linked statically
+#     with the rxe provider, iproute2's rdma tool and the rxe modules.
+#     Without them the guest script skips and says why (/etc/kpp-rdma).
+#     KPP_VM_RDMA=0 leaves RDMA out.
+rdma_why=""
+rdma_mods="crc32_generic ib_core ib_uverbs ip6_udp_tunnel udp_tunnel rdma_rxe dummy"
+rc_bin=$work/rdma-client
+if [ "${KPP_VM_RDMA:-1}" = 0 ]; then
+	rdma_why="KPP_VM_RDMA=0"
+elif ! command -v rdma >/dev/null; then
+	rdma_why="no rdma tool (install iproute2)"
+elif ! pkg-config --exists libibverbs 2>/dev/null || [ ! -r /usr/include/infiniband/verbs.h ]; then
+	rdma_why="no libibverbs headers (install libibverbs-dev ibverbs-providers)"
+else
+	for m in $rdma_mods; do
+		grep -q "/$m\.ko[^:]*:" "$moddir/modules.dep" ||
+			rdma_why="module $m not in $moddir/modules.dep"
+	done
+fi
+if [ -z "$rdma_why" ] && stale "$rc_bin" "$here/rdma-client.c"; then
+	# shellcheck disable=SC2046
+	if ! cc -static -O2 -Wall -Wextra -DRDMA_STATIC_PROVIDERS=rxe -o "$rc_bin" \
+		"$here/rdma-client.c" $(pkg-config --static --libs libibverbs) \
+		>"$work/rdma-build.log" 2>&1; then
+		rm -f "$rc_bin"
+		rdma_why="rdma-client does not link statically with the rxe provider (see $work/rdma-build.log)"
+	fi
+fi
+if [ -z "$rdma_why" ]; then
+	echo "# rdma: soft-RoCE guest test with $(rdma -V 2>&1 | head -n 1)"
+else
+	echo "# rdma: guest test skipped: $rdma_why"
+fi
+
 # 4. Initramfs.
 root=$work/root
 rm -rf "$root"
@@ -152,6 +186,20 @@ done
 cp_same() {
 	mkdir -p "$root$(dirname "$1")" && cp -L "$1" "$root$1"
 }
+
+if [ -z "$rdma_why" ]; then
+	cp "$rc_bin" "$root/bin/"
+	set -- "$@" "$(command -v rdma)"
+	# In load order (each needs only those before it); guest-rdma.sh loads
+	# them when the booted kernel is $kver (not the patched one).
+	for m in $rdma_mods; do
+		rel=$(sed -n "s|^\([^:]*/$m\.ko[^:]*\):.*|\1|p" "$moddir/modules.dep" | head -n 1)
+		cp_same "$moddir/$rel" || bail "copy module $m"
+		echo "/lib/modules/$kver/$rel" >>"$root/etc/kpp-rdma-modules"
+	done
+else
+	echo "$rdma_why" >"$root/etc/kpp-rdma"
+fi
 
 for b in "$@"; do
 	[ -x "$b" ] || bail "extra binary $b is not executable"
