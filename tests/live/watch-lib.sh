@@ -44,3 +44,10 @@ buffer_range() {
 }
 
 instance_of() { [ -d "/sys/kernel/tracing/instances/pininspect-$1" ]; }
+
+# tests of the tracepoint side need tracefs (watch mounts it itself as well)
+require_tracefs() {
+	[ -d /sys/kernel/tracing/instances ] ||
+		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+	[ -d /sys/kernel/tracing/instances ] || skip_all "tracefs unavailable (no instances directory)"
+}

@@ -89,6 +89,22 @@ int main(void)
 	n.verdict = PI_V_UNKNOWN;
 	is_int(one(o, n), PI_T_UNPINNED, "holder only: new PFN, buffer gone: unpinned");
 
+	/* holder ranges only: the new page under the buffer is "maybe", not a new pin */
+	{
+		struct pi_snap_page ho = o, hn = pinned(A, 300);
+
+		ho.verdict = hn.verdict = PI_V_MAYBE;
+		ho.source = hn.source = PI_SRC_IOURING;
+		ho.pins = hn.pins = -1;
+		snap(&s0, &ho, 1);
+		snap(&s1, &hn, 1);
+		ok(pi_diff_snapshots(&s0, &s1, &opts, &d, NULL) == 0 && d.n == 1 &&
+		   d.r[0].t == PI_T_DESYNCED, "holder only: desynced, and no new-pin for the same range");
+		pi_diff_free(&d);
+		pi_snapshot_free(&s0);
+		pi_snapshot_free(&s1);
+	}
+
 	n = tracked(o, PI_V_NOT);
 	is_int(one(o, n), PI_T_UNPINNED, "same PFN, source says not pinned: unpinned");
 
