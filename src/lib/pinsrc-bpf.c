@@ -38,6 +38,8 @@
  *    can be split, freed or reused between reading a tail and its head.
  *    Entries may then be stale or inconsistent, never dangerous.
  *
+ * One source is not thread-safe: its reads share the program's .bss.
+ *
  * Semantics of an entry: see kernel/kpagepin/kpagepin_abi.h. Refcount is
  * the folio's; for large folios the pin count is _pincount (PIN_EXACT); for
  * small folios (refcount - mapcount) / 1024 when refcount >= 1024 (not
@@ -259,8 +261,11 @@ static int fault_probe_pages(struct pinsrc_bpf *skel, void **ret_mem, uint64_t *
 	int fd, r;
 
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		return -errno;
+	if (mem == MAP_FAILED) {
+		r = -errno;
+		set_why(why, whylen, "cannot map probe pages: %s", strerror(-r));
+		return r;
+	}
 	*ret_mem = (void *)mem;
 	madvise((void *)mem, len, MADV_NOHUGEPAGE);
 
