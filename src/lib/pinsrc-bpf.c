@@ -478,7 +478,9 @@ static int load_skel(struct pinsrc_bpf **ret, bool fast)
 	if (!skel)
 		return -errno;
 	skel->rodata->target_tgid = (uint32_t)getpid();
+	/* verify only the reader used */
 	bpf_program__set_autoload(skel->progs.pi_read_fast, fast);
+	bpf_program__set_autoload(skel->progs.pi_read, !fast);
 	r = pinsrc_bpf__load(skel);
 	if (r < 0) {
 		pinsrc_bpf__destroy(skel);
