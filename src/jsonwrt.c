@@ -48,6 +48,13 @@ void jw_escape(FILE *f, const char *bytes)
 			s++;
 			continue;
 		}
+		if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) {
+			/* C1 controls (U+0080-U+009F, e.g. CSI): valid JSON, but escaped
+			 * so a consumer printing the string raw cannot drive a terminal */
+			fprintf(f, "\\u%04x", s[1]);
+			s += 2;
+			continue;
+		}
 		if (n > 1) {
 			fwrite(s, 1, (size_t)n, f);
 			s += n;
@@ -194,6 +201,9 @@ static char *escape_common(const char *bytes, bool prom)
 	while (*s) {
 		int n = pi_utf8_seq_len(s);
 
+		/* C1 controls (U+0080-U+009F, e.g. CSI) are as dangerous as C0 */
+		if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+			n = 0;
 		if (n > 1) {
 			memcpy(o, s, (size_t)n);
 			o += n;

@@ -361,11 +361,12 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 		r = pi_report_begin_proc(rep, &p);
 		if (r == 0)
 			r = pi_scan_proc(&p, &ctx, pi_report_page, rep);
-		if (r == -ENODATA) {
+		if (r == -ENODATA || r == -ESRCH) {
 			struct pi_status st;
 
-			if (pi_status_read(p.pid, &st) < 0)
-				pi_warn("pid %d: process exited during the scan", (int)p.pid);
+			/* on the host a pagemap read fails or ends early only once the mm is gone */
+			if (pi_root_is_host() || pi_status_read(p.pid, &st) < 0)
+				pi_warn("pid %d: process exited or exec'd during the scan", (int)p.pid);
 			else
 				pi_warn("pid %d: pagemap ends before its VMAs do (truncated file)",
 					(int)p.pid);
@@ -389,10 +390,17 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 	return rc;
 }
 
+/* every return of main() frees the argument arrays (leak-free under ASan) */
+static void cli_free(struct pi_cli *cli)
+{
+	free(cli->pids);
+	free(cli->commands);
+}
+
 int main(int argc, char **argv)
 {
-	struct pi_cli cli = { .mode = PI_MODE_REPORT, .interval_ms = 1000,
-			   .node = -1, .memory_block = -1 };
+	struct pi_cli cli __attribute__((cleanup(cli_free))) = {
+		.mode = PI_MODE_REPORT, .interval_ms = 1000, .node = -1, .memory_block = -1 };
 	struct pi_sources src;
 	int rc, r;
 
@@ -463,7 +471,5 @@ int main(int argc, char **argv)
 	default: rc = inspect(&cli, &src); break;
 	}
 	pi_sources_close(&src);
-	free(cli.pids);
-	free(cli.commands);
 	return rc;
 }

@@ -35,6 +35,12 @@ bool pi_pagemap_has_scan(const struct pi_pagemap *pm);
 void pi_pagemap_disable_scan(struct pi_pagemap *pm);
 
 /*
+ * 1 while the mm pm was opened on exists (a read returns an entry), 0 once
+ * it is gone: the process exited or exec'd since the open. -errno otherwise.
+ */
+int pi_pagemap_alive(struct pi_pagemap *pm);
+
+/*
  * Read entries for n pages starting at vaddr. Returns the number of
  * entries read (short when the file ends early, e.g. a truncated fixture
  * or a VMA unmapped meanwhile) or -errno.

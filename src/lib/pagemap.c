@@ -99,6 +99,19 @@ void pi_pagemap_disable_scan(struct pi_pagemap *pm)
 	pm->scan_ok = false;
 }
 
+int pi_pagemap_alive(struct pi_pagemap *pm)
+{
+	uint64_t e;
+	ssize_t r;
+
+	do
+		r = pread(pm->fd, &e, sizeof(e), 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == ESRCH ? 0 : -errno;
+	return r == (ssize_t)sizeof(e);
+}
+
 ssize_t pi_pagemap_read(struct pi_pagemap *pm, uint64_t vaddr, size_t n, uint64_t *out)
 {
 	off_t off = (off_t)((vaddr >> PI_PAGE_SHIFT) * sizeof(uint64_t));

@@ -92,7 +92,7 @@ int pi_iouring_fdinfo_parse(const char *buf, size_t len, int fd, struct pi_holde
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
 
-		if (!strncmp(p, "UserBufs:", 9)) {
+		if (le - p >= 9 && !memcmp(p, "UserBufs:", 9)) {
 			char tmp[24];
 			const char *v = p + 9;
 			size_t n;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include "pininspect/root.h"
 #include "pininspect/scan.h"
 #include "pininspect/util.h"
 
@@ -20,13 +21,32 @@ int pi_proc_open(pid_t pid, struct pi_proc *ret, size_t *ret_bad_line)
 	r = pi_status_read(pid, &p.status);
 	if (r < 0)
 		return r;
-	r = pi_maps_read(pid, &p.vmas, ret_bad_line);
-	if (r < 0)
-		return r;
-	r = pi_pagemap_open(pid, &p.pm);
-	if (r < 0) {
+	/*
+	 * pagemap first: an open /proc file keeps the mm of the moment it was
+	 * opened. If pagemap still reads after maps was read, both describe
+	 * the same mm; an exec (or exit) in between leaves the old mm
+	 * unreadable, and maps and pagemap could describe different images.
+	 */
+	for (int tries = 0;; tries++) {
+		r = pi_pagemap_open(pid, &p.pm);
+		if (r < 0)
+			return r;
+		r = pi_maps_read(pid, &p.vmas, ret_bad_line);
+		if (r < 0) {
+			pi_pagemap_close(p.pm);
+			return r;
+		}
+		r = pi_root_is_host() ? pi_pagemap_alive(p.pm) : 1;
+		if (r > 0)
+			break;
 		pi_vma_list_free(&p.vmas);
-		return r;
+		pi_pagemap_close(p.pm);
+		p.pm = NULL;
+		if (r < 0)
+			return r;
+		/* exited (a zombie keeps its status), or exec'd: read the new image */
+		if (tries == 2 || pi_status_read(pid, &p.status) < 0)
+			return -ESRCH;
 	}
 	p.has_starttime = pi_stat_starttime(pid, &p.starttime) == 0;
 	p.holders_err = pi_holders_read(pid, &p.holders);

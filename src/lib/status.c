@@ -39,7 +39,8 @@ static int parse_kib(const char *p, const char *le, uint64_t *ret)
 {
 	if (parse_number(&p, le, ret) < 0)
 		return -EINVAL;
-	return strncmp(p, " kB", 3) || p + 3 != le ? -EINVAL : 0;
+	/* the line need not be NUL-terminated: compare within it only */
+	return le - p != 3 || memcmp(p, " kB", 3) ? -EINVAL : 0;
 }
 
 static int parse_uids(const char *p, const char *le, uid_t *real, uid_t *eff)

@@ -1202,7 +1202,7 @@ static uint64_t write_runs(struct fixture *fx, int fd, const char *path,
 /* Highest end address of the parseable maps lines (user part only). */
 static uint64_t maps_extent(const struct buf *maps)
 {
-	const char *p = maps->data, *end = maps->data + maps->len;
+	const char *p = maps->data, *end = p ? p + maps->len : NULL;
 	uint64_t top = 0;
 
 	while (p && p < end) {
