@@ -18,6 +18,31 @@
  * compound destructor to a page flag to a page type).
  */
 #include "vmlinux.h"
+#ifndef __VMLINUX_H__
+/*
+ * vmlinux.h is empty when the build host has no /sys/kernel/btf/vmlinux:
+ * the few kernel types this program names are declared here (every field
+ * access is CO-RE relocated against the running kernel anyway).
+ */
+typedef signed char __s8;
+typedef unsigned char __u8;
+typedef short __s16;
+typedef unsigned short __u16;
+typedef int __s32;
+typedef unsigned int __u32;
+typedef long long __s64;
+typedef unsigned long long __u64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+typedef _Bool bool;
+enum { false = 0, true = 1 };
+enum bpf_map_type { BPF_MAP_TYPE_HASH = 1 };
+enum { BPF_ANY = 0 };
+struct page {
+	unsigned long flags;
+} __attribute__((preserve_access_index));
+#endif
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
