@@ -609,6 +609,8 @@ static void json_out(struct map_ctx *m)
 	if (m->block) {
 		size_t nr;
 		uint64_t pinned = shown_pinned_in_block(m, &nr);
+		int64_t ram = pi_layout_ram_pages(&m->layout, m->block->id * m->layout.block_pages,
+						  (m->block->id + 1) * m->layout.block_pages);
 
 		jw_object_open(&w, "offline");
 		jw_u64(&w, "memory_block", m->block->id);
@@ -623,6 +625,13 @@ static void json_out(struct map_ctx *m)
 		jw_u64(&w, "pinned_pages", pinned);
 		jw_u64(&w, "pinned_runs", nr);
 		jw_bool(&w, "blocked_by_pins", pinned > 0);
+		if (ram >= 0) {
+			jw_u64(&w, "ram_pages", (uint64_t)ram);
+			jw_bool(&w, "holes", (uint64_t)ram < m->layout.block_pages);
+		} else {
+			jw_null(&w, "ram_pages");
+			jw_null(&w, "holes");
+		}
 		jw_string(&w, "note", OFFLINE_NOTE);
 		jw_object_close(&w);
 	}
@@ -785,6 +794,8 @@ static int table_out(struct map_ctx *m)
 	if (m->block) {
 		size_t nr;
 		uint64_t pinned = shown_pinned_in_block(m, &nr);
+		int64_t ram = pi_layout_ram_pages(&m->layout, m->block->id * m->layout.block_pages,
+						  (m->block->id + 1) * m->layout.block_pages);
 
 		printf("memory block %" PRIu64 " (PFN %" PRIu64 "-%" PRIu64 ", %s, zones %s): ",
 		       m->block->id, m->block->id * m->layout.block_pages,
@@ -794,6 +805,10 @@ static int table_out(struct map_ctx *m)
 			printf("offlining is BLOCKED by %" PRIu64 " pinned pages in %zu runs\n", pinned, nr);
 		else
 			printf("not blocked by pins\n");
+		if (ram >= 0 && (uint64_t)ram < m->layout.block_pages)
+			printf("the block has %" PRIu64 " PFNs that are not System RAM (/proc/iomem): "
+			       "the kernel refuses to offline a block with holes (EINVAL)\n",
+			       m->layout.block_pages - (uint64_t)ram);
 		printf("note: %s\n", OFFLINE_NOTE);
 	}
 	if (m->cli->cma)

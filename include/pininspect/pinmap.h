@@ -17,6 +17,10 @@
 
 /* ---- physical layout ---- */
 
+struct pi_pfn_range_ {
+	uint64_t start, end;	/* [start, end) */
+};
+
 struct pi_zone_span {
 	int node;
 	char name[16];		/* lower case: dma, dma32, normal, movable, device */
@@ -49,6 +53,10 @@ struct pi_layout {
 	size_t ncma;
 	bool cma_sysfs;		/* sys/kernel/mm/cma exists (CONFIG_CMA) */
 	bool cma_ranges_known;	/* every area has a PFN range (debugfs) */
+	/* "System RAM" of /proc/iomem (addresses need root), in PFNs */
+	struct pi_pfn_range_ *ram;
+	size_t nram;
+	bool ram_known;
 };
 
 /*
@@ -70,6 +78,13 @@ const char *pi_layout_zone(const struct pi_layout *l, uint64_t pfn);
 int64_t pi_layout_block_id(const struct pi_layout *l, uint64_t pfn);
 const struct pi_mem_block *pi_layout_block(const struct pi_layout *l, uint64_t id);
 const struct pi_cma_area *pi_layout_cma(const struct pi_layout *l, uint64_t pfn);
+/*
+ * PFNs of [start, end) that are System RAM (/proc/iomem), -1 unknown. The
+ * kernel refuses to offline a memory block with holes (EINVAL, "memory holes").
+ */
+int64_t pi_layout_ram_pages(const struct pi_layout *l, uint64_t start, uint64_t end);
+/* parse /proc/iomem text (exposed for tests) */
+int pi_iomem_parse(const char *buf, size_t len, struct pi_layout *l);
 /*
  * pfn lies in ZONE_MOVABLE or a CMA area: a long-term pin there is a
  * finding (FOLL_LONGTERM migrates pages out first), for the audit check

@@ -353,6 +353,58 @@ static int read_cma(struct pi_layout *l)
 	return 0;
 }
 
+/* top-level "START-END : System RAM" lines; all-zero addresses (no root) leave ram_known false */
+int pi_iomem_parse(const char *buf, size_t len, struct pi_layout *l)
+{
+	const char *p = buf, *end = buf + len;
+	size_t cap = 0;
+	bool nonzero = false;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[160];
+		unsigned long long a, b;
+		int off = 0;
+
+		if (ll >= sizeof(line))
+			ll = sizeof(line) - 1;
+		memcpy(line, p, ll);
+		line[ll] = '\0';
+		p = nl ? nl + 1 : end;
+		if (line[0] == ' ')
+			continue;	/* nested resources (Kernel code, ...) */
+		if (sscanf(line, "%llx-%llx : %n", &a, &b, &off) != 2 || !off ||
+		    strcmp(line + off, "System RAM") != 0 || b < a)
+			continue;
+		if (a || b)
+			nonzero = true;
+		if (pi_grow((void **)&l->ram, &cap, l->nram + 1, sizeof(*l->ram)) < 0)
+			return -ENOMEM;
+		l->ram[l->nram].start = (a + PI_PAGE_SIZE - 1) / PI_PAGE_SIZE;
+		l->ram[l->nram].end = (b + 1) / PI_PAGE_SIZE;
+		l->nram++;
+	}
+	l->ram_known = nonzero;
+	return 0;
+}
+
+int64_t pi_layout_ram_pages(const struct pi_layout *l, uint64_t start, uint64_t end)
+{
+	uint64_t n = 0;
+
+	if (!l->ram_known)
+		return -1;
+	for (size_t i = 0; i < l->nram; i++) {
+		uint64_t a = l->ram[i].start > start ? l->ram[i].start : start;
+		uint64_t b = l->ram[i].end < end ? l->ram[i].end : end;
+
+		if (a < b)
+			n += b - a;
+	}
+	return (int64_t)n;
+}
+
 int pi_layout_read(struct pi_layout *ret)
 {
 	struct pi_layout l = { 0 };
@@ -374,6 +426,13 @@ int pi_layout_read(struct pi_layout *ret)
 		return r;
 	}
 	read_block_nodes(&l);
+	free(zi);
+	zi = NULL;
+	if (pi_root_read_file("proc/iomem", &zi, &len) == 0 &&
+	    pi_iomem_parse(zi, len, &l) == -ENOMEM) {
+		pi_layout_free(&l);
+		return -ENOMEM;
+	}
 	r = read_cma(&l);
 	if (r == -ENOMEM) {
 		pi_layout_free(&l);
@@ -392,6 +451,7 @@ void pi_layout_free(struct pi_layout *l)
 	free(l->zones);
 	free(l->blocks);
 	free(l->cma);
+	free(l->ram);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -88,6 +88,17 @@ int main(void)
 	is_int(pi_pinned_set_find(&set, 110), -1, "find misses");
 	pi_pinned_set_free(&set);
 	pi_pfn_ranges_free(&a);
+	const char *io = "00001000-0009fbff : System RAM\n00100000-1ffeffff : System RAM\n"
+			 "  01000000-01ffffff : Kernel code\n20000000-2fffffff : Reserved\n";
+	is_int(pi_iomem_parse(io, strlen(io), &l), 0, "iomem parses");
+	ok(l.ram_known && l.nram == 2, "two System RAM ranges, nested and other resources skipped");
+	is_int(pi_layout_ram_pages(&l, 0, 0x100), 0x9e, "first MiB: 158 whole RAM pages");
+	is_int(pi_layout_ram_pages(&l, 0x18000, 0x20000), 0x8000 - 0x10, "a hole of 16 pages at the end");
+	is_int(pi_layout_ram_pages(&l, 0x20000, 0x28000), 0, "Reserved is not RAM");
+	pi_layout_free(&l);
+	io = "00000000-00000000 : System RAM\n";
+	is_int(pi_iomem_parse(io, strlen(io), &l), 0, "iomem without root parses");
+	ok(!l.ram_known && pi_layout_ram_pages(&l, 0, 1) == -1, "zero addresses: unknown");
 	pi_layout_free(&l);
 
 	/* accounting */
