@@ -835,6 +835,7 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 	struct map_ctx m = { .cli = cli, .src = src };
 	pid_t *pids = NULL;
 	size_t npids = 0, pids_cap = 0;
+	bool bad_pid = cli->bad_pid_arg;
 	double t;
 	int rc = PI_EXIT_OK, r;
 
@@ -842,6 +843,16 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 		pi_warn("--map needs an exact pin source (kpagepin or bpf)%s%s",
 			*src->degraded ? ": " : "", src->degraded);
 		return PI_EXIT_TROUBLE;
+	}
+	/* PIDs filter the runs shown; one that does not exist is trouble (DESIGN section 8) */
+	for (size_t i = 0; i < cli->npids; i++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "proc/%d", (int)cli->pids[i]);
+		if (pi_root_access(path) < 0) {
+			pi_warn("pid %d: no such process", (int)cli->pids[i]);
+			bad_pid = true;
+		}
 	}
 	r = pi_layout_read(&m.layout);
 	if (r < 0) {
@@ -895,6 +906,8 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 	if (cli->json)
 		json_out(&m);
 	else if (table_out(&m) < 0)
+		rc = PI_EXIT_TROUBLE;
+	if (bad_pid)
 		rc = PI_EXIT_TROUBLE;
 out:
 	extras_free(&m);
