@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
  liburing-dev libbpf-dev bpftool clang llvm
  jq python3 util-linux procps kmod
  linux-headers-amd64 linux-image-amd64 linux-source-6.1
- qemu-system-x86 busybox-static cpio xz-utils"
+ qemu-system-x86 busybox-static cpio xz-utils
+ libibverbs-dev ibverbs-providers iproute2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" ||

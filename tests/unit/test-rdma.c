@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* RDMA MR text parsing, placement by length, and the VFIO (VmLck) class. */
+#include <errno.h>
+#include "tap.h"
+#include "pininspect/rdma.h"
+
+#define MB (1ULL << 20)
+
+int main(void)
+{
+	struct pi_rdma_mr_list l = { 0 };
+	struct pi_holder_list hl = { 0 };
+	const char *text =
+		"dev rxe0 mrn 0 rkey 0x2b5 lkey 0x2b5 mrlen 262144 pdn 1 pid 300 comm rdma-client \n"
+		"# a comment\n\n"
+		"dev rxe0 mrn 1 rkey 0x3df lkey 0x3df mrlen 2097152 pdn 1 pid 300 comm rdma-client\n"
+		"dev mlx5_0 mrn 7 mrlen 8192 pdn 3 pid 301 comm other iova 0x7f0000001000\n"
+		"dev rxe0 mrn 4 mrlen 4096 comm [ib_core]\n";
+	const char *bad = "dev rxe0 mrn x mrlen 4096\n";
+	const char *nolen = "dev rxe0 mrn 1 pid 3\n";
+	struct pi_status st = { .has_vmpin = true, .has_vmlck = true };
+	struct pi_vfio_class vc;
+
+	is_int(pi_rdma_mr_parse_text(text, strlen(text), &l), 4, "four MRs parsed");
+	ok(l.n == 4 && l.m[0].mrn == 0 && l.m[0].len == 262144 && l.m[0].lkey == 0x2b5 &&
+	   l.m[0].has_keys && l.m[0].pid == 300 && l.m[0].pdn == 1, "MR 0 fields");
+	is_str(l.m[0].dev, "rxe0", "device name");
+	is_str(l.m[0].comm, "rdma-client", "comm (trailing blank of rdma's output ignored)");
+	ok(l.m[2].has_iova && l.m[2].iova == 0x7f0000001000ULL && !l.m[2].has_keys,
+	   "iova, no keys");
+	ok(l.m[3].pid == 0, "kernel MR: no pid");
+	is_int(pi_rdma_mr_parse_text(bad, strlen(bad), &l), -EINVAL, "non-numeric mrn rejected");
+	is_int(pi_rdma_mr_parse_text(nolen, strlen(nolen), &l), -EINVAL, "MR without mrlen rejected");
+	is_int(l.n, 4, "list unchanged after bad input");
+
+	/* placement: MR 0 (64 pages), MR 1 (512 pages), MR 2 by iova (3 pages) */
+	{
+		struct pi_pin_run runs[] = {
+			{ 0x7f1000000000ULL, 0x7f1000000000ULL + 2 * MB + 256 * 1024, 1, 0 },
+			{ 0x7f2000000000ULL, 0x7f2000040000ULL, 1, 0 },
+		};
+		struct pi_pin_run sub[] = {
+			{ 0x7f1000000000ULL, 0x7f1000000000ULL + 2 * MB, 512, 0 },
+			{ 0x7f1000000000ULL + 2 * MB, 0x7f1000000000ULL + 2 * MB + 256 * 1024, 1, 0 },
+			{ 0x7f2000000000ULL, 0x7f2000040000ULL, 1, 0 },
+		};
+
+		l.m[3].len = 0;	/* the kernel MR is not the process's: out of the way */
+		is_int(pi_rdma_place(&l, runs, 2, sub, 3), 3, "three MRs placed");
+		is_int(l.m[0].place, PI_RDMA_BY_LENGTH, "MR 0 by length");
+		ok(l.m[0].start == 0x7f2000000000ULL && l.m[0].end == 0x7f2000040000ULL,
+		   "MR 0 on the whole run of 64 pages");
+		ok(!l.m[0].ambiguous, "MR 0 unambiguous");
+		ok(l.m[1].place == PI_RDMA_BY_LENGTH && l.m[1].start == 0x7f1000000000ULL &&
+		   l.m[1].end == 0x7f1000000000ULL + 2 * MB, "MR 1 on the THP sub-run (pin count split)");
+		ok(l.m[2].place == PI_RDMA_BY_IOVA && l.m[2].start == 0x7f0000001000ULL &&
+		   l.m[2].end == 0x7f0000003000ULL, "MR 2 at its iova");
+		is_int(pi_rdma_add_holders(&l, &hl), 0, "holders added");
+		is_int(hl.n, 3, "one holder per placed MR");
+		is_str(hl.h[0].desc, "rdma mr 0 (lkey 0x2b5)", "holder description with lkey");
+		is_str(hl.h[2].desc, "rdma mr 7", "holder description without keys");
+		ok(hl.h[2].start == 0x7f0000001000ULL && hl.h[2].end == 0x7f0000003000ULL,
+		   "iova holder keeps the registered bounds");
+		ok(hl.h[0].kind == PI_HOLDER_RDMA_MR && hl.h[0].fd == -1, "kind rdma_mr");
+		ok(pi_holder_find(&hl, 0x7f2000010000ULL) == &hl.h[0], "page found in MR 0");
+		is_str(pi_holder_kind_name(PI_HOLDER_VFIO), "vfio", "kind names");
+	}
+	pi_holder_list_free(&hl);
+	pi_rdma_mr_list_free(&l);
+
+	/* two MRs of one length, two runs: both placed, flagged ambiguous */
+	{
+		const char *two = "dev rxe0 mrn 0 mrlen 8192 pid 1\ndev rxe0 mrn 1 mrlen 6000 pid 1\n";
+		struct pi_pin_run runs[] = {
+			{ 0x1000, 0x3000, 1, 0 },
+			{ 0x10000, 0x12000, 1, 0 },
+		};
+
+		pi_rdma_mr_parse_text(two, strlen(two), &l);
+		is_int(pi_rdma_place(&l, runs, 2, NULL, 0), 2, "both 2-page MRs placed");
+		ok(l.m[0].ambiguous && l.m[0].start == 0x1000, "first takes the first run, ambiguous");
+		ok(l.m[1].start == 0x10000, "second takes the other run");
+		pi_rdma_mr_list_free(&l);
+	}
+	/* an MR that starts inside a page covers one page more */
+	{
+		const char *odd = "dev rxe0 mrn 5 mrlen 8192 pid 1\n";
+		struct pi_pin_run runs[] = { { 0x1000, 0x4000, 1, 0 } };
+
+		pi_rdma_mr_parse_text(odd, strlen(odd), &l);
+		is_int(pi_rdma_place(&l, runs, 1, NULL, 0), 1, "unaligned MR placed on 3 pages");
+		pi_rdma_mr_list_free(&l);
+	}
+
+	/* VFIO: 1 MiB pinned without holder, VmPin 0, VmLck 1 MiB, no mlock */
+	st.vmpin_kib = 0;
+	st.vmlck_kib = 1024;
+	is_int(pi_vfio_classify(&st, 0, 1024, 0, &vc), 0, "classified");
+	ok(vc.vfio && vc.whole && vc.unexplained_kib == 1024, "VmLck explains the pins: vfio");
+	is_int(pi_vfio_classify(&st, 0, 1024, 1024, &vc), 0, "classified with mlock");
+	ok(!vc.vfio && vc.lock_kib == 0, "VmLck all mlock: not vfio");
+	st.vmpin_kib = 2048;
+	is_int(pi_vfio_classify(&st, 1024, 1024, 0, &vc), 0, "classified with VmPin left");
+	ok(!vc.vfio && vc.unexplained_kib == 0, "VmPin left over covers the pins: not vfio");
+	st.vmpin_kib = 1536;
+	pi_vfio_classify(&st, 1024, 1024, 0, &vc);
+	ok(vc.vfio && !vc.whole && vc.unexplained_kib == 512, "partly VmPin: vfio, not per page");
+	st.has_vmlck = false;
+	is_int(pi_vfio_classify(&st, 0, 1024, 0, &vc), -ENODATA, "no VmLck: -ENODATA");
+	return tap_done();
+}
