@@ -121,6 +121,29 @@ static void dump(const char *what, uint64_t pfn, uint64_t e)
 	       e & KPP_F_NOPAGE ? " NOPAGE" : "", e & KPP_F_LONGTERM_PINNABLE ? " LONGTERM_PINNABLE" : "");
 }
 
+/*
+ * PFNs of [addr, addr + n pages) and their entries, read again until no
+ * page moved in between (compaction run by other tests migrates the
+ * unpinned ones)
+ */
+static int read_stable(struct pi_pinsrc *src, const void *addr, size_t n, uint64_t *pfns, uint64_t *ent)
+{
+	uint64_t *again = malloc(n * sizeof(*again));
+	int r = -EAGAIN;
+
+	if (!again)
+		return -ENOMEM;
+	for (int tries = 0; tries < 5 && r == -EAGAIN; tries++) {
+		if (pfns_of(addr, n, pfns) < 0 || pi_pinsrc_read(src, pfns, n, ent) < 0 ||
+		    pfns_of(addr, n, again) < 0)
+			r = -EIO;
+		else if (!memcmp(pfns, again, n * sizeof(*again)))
+			r = 0;
+	}
+	free(again);
+	return r;
+}
+
 /* count of entries i in [from, to) for which pred(e) fails */
 #define COUNT_BAD(ent, from, to, pred) ({			\
 	size_t _bad = 0;					\
@@ -139,7 +162,7 @@ static void check_small(struct pi_pinsrc *src, const char *when, char *buf, int 
 	uint64_t pfns[NPAGES], ent[NPAGES];
 	size_t bad;
 
-	if (pfns_of(buf, NPAGES, pfns) < 0 || pi_pinsrc_read(src, pfns, NPAGES, ent) < 0) {
+	if (read_stable(src, buf, NPAGES, pfns, ent) < 0) {
 		ok(0, "%s: read 4k buffer", when);
 		return;
 	}
@@ -175,7 +198,7 @@ static int check_thp(struct pi_pinsrc *src, const char *when, char *thp, int reg
 	for (size_t i = 1; i < THP_PAGES; i++)
 		if (pfns[i] != pfns[0] + i)
 			return -1;
-	if (pi_pinsrc_read(src, pfns, THP_PAGES, ent) < 0) {
+	if (read_stable(src, thp, THP_PAGES, pfns, ent) < 0) {
 		ok(0, "%s: read THP", when);
 		return 0;
 	}
