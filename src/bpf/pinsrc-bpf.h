@@ -25,7 +25,7 @@ struct pi_pinsrc;
 
 /*
  * Which BPF reader pi_pinsrc_bpf_open() uses: direct loads through
- * bpf_rdonly_cast() (6.2+, about 2x faster) when the kernel has it, else
+ * bpf_rdonly_cast(p, 0) (6.17+, about 2x faster) when the kernel has it, else
  * bpf_probe_read_kernel. Tests force one to compare both.
  */
 enum pi_bpf_reader {

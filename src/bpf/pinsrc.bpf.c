@@ -453,7 +453,11 @@ int pi_read(void *ctx)
 	return 0;
 }
 
-/* ---- fast reader (6.2+): direct loads through bpf_rdonly_cast() ---- */
+/*
+ * ---- fast reader (6.17+): direct loads through bpf_rdonly_cast(p, 0) ----
+ * Loads through untrusted read-only memory are PROBE_MEM loads: a fault
+ * reads as 0 (exception table) instead of failing the program.
+ */
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 

@@ -458,7 +458,12 @@ static void setup_pinnable(struct pi_pinsrc *src, const uint64_t *pfns, size_t n
 		bss->pinnable_on = 1;
 }
 
-/* bpf_rdonly_cast() exists from 6.2 */
+/*
+ * bpf_rdonly_cast() exists from 6.2, but casting to void (btf_id 0, which
+ * gives untrusted read-only memory and scalar loads) only from 6.17
+ * (commit f2362a57aeff); older kernels would refuse the fast program and
+ * cost a second load.
+ */
 static bool kernel_has_rdonly_cast(void)
 {
 	struct utsname u;
@@ -466,7 +471,7 @@ static bool kernel_has_rdonly_cast(void)
 
 	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
 		return false;
-	return major > 6 || (major == 6 && minor >= 2);
+	return major > 6 || (major == 6 && minor >= 17);
 }
 
 static int load_skel(struct pinsrc_bpf **ret, bool fast)
