@@ -301,15 +301,14 @@ static int fault_probe_pages(struct pinsrc_bpf *skel, void **ret_mem, uint64_t *
 static int vote_base(int map_fd, const uint64_t *pfns, size_t page_size, uint64_t *ret_base,
 		     char *why, size_t whylen)
 {
-	uint64_t ptrs[PI_BPF_MAX_ALLOCS], key, next, *cand;
+	uint64_t ptrs[PI_BPF_MAX_ALLOCS], key = 0, next, *cand;
 	size_t nptr = 0, npfn = 0, nc = 0, best = 0, run;
 	uint64_t best_base = 0;
-	void *prev = NULL;
 
-	while (nptr < PI_BPF_MAX_ALLOCS && bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+	/* 0 is no struct page: get_next_key of a missing key gives the first one */
+	while (nptr < PI_BPF_MAX_ALLOCS && bpf_map_get_next_key(map_fd, &key, &next) == 0) {
 		ptrs[nptr++] = next;
 		key = next;
-		prev = &key;
 	}
 	for (size_t i = 0; i < PROBE_PAGES; i++)
 		npfn += pfns[i] != 0;
