@@ -828,6 +828,119 @@ static int table_out(struct map_ctx *m)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- Prometheus */
+
+static void prom_head(const char *name, const char *help)
+{
+	printf("# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+static void prom_proc(const struct map_ctx *m, const char *name, const char *help, int which)
+{
+	prom_head(name, help);
+	for (size_t i = 0; i < m->rmap.nprocs; i++) {
+		const struct pi_rmap_proc *p = &m->rmap.procs[i];
+		const struct pi_accounting *a = &m->extra[i].acct;
+		char *comm, *cg;
+		double v;
+
+		switch (which) {
+		case 0: v = (double)p->pinned_mapped; break;
+		case 1: if (!a->has_vmpin) continue; v = (double)a->vmpin_kib * 1024; break;
+		case 2: if (!a->has_vmlck) continue; v = (double)a->vmlck_kib * 1024; break;
+		case 3: if (!a->headroom_known) continue; v = (double)a->memlock.soft; break;
+		default: if (!a->headroom_known) continue; v = (double)a->headroom_kib * 1024; break;
+		}
+		if (m->cli->npids && !pid_selected(m->cli, p->pid))
+			continue;
+		comm = pi_escape_prom_label(p->comm);
+		cg = pi_escape_prom_label(a->cgroup);
+		if (comm && cg)
+			printf("%s{pid=\"%d\",comm=\"%s\",cgroup=\"%s\"} %.0f\n", name, (int)p->pid,
+			       comm, cg, v);
+		free(comm);
+		free(cg);
+	}
+}
+
+static void prom_out(struct map_ctx *m)
+{
+	char *src = pi_escape_prom_label(pi_source_name(m->src->source));
+	struct pi_accounting *acc;
+	struct pi_cgroup_sum *cg = NULL;
+	size_t ncg = 0;
+
+	prom_head("pininspect_map_pinned_pages", "pinned pages found by the PFN scan");
+	printf("pininspect_map_pinned_pages{source=\"%s\"} %" PRIu64 "\n", src ? src : "",
+	       (uint64_t)(m->set.n - m->released));
+	free(src);
+	prom_head("pininspect_map_orphaned_pages", "pinned pages mapped by no process");
+	printf("pininspect_map_orphaned_pages %" PRIu64 "\n", m->orphaned_pages);
+	prom_head("pininspect_map_pinned_movable_pages", "pinned pages in ZONE_MOVABLE or CMA");
+	printf("pininspect_map_pinned_movable_pages %" PRIu64 "\n", m->movable_pages);
+	prom_head("pininspect_map_scanned_pfns", "PFNs read from the pin source");
+	printf("pininspect_map_scanned_pfns %" PRIu64 "\n", m->set.scanned);
+	prom_head("pininspect_map_scan_seconds", "time of the PFN scan");
+	printf("pininspect_map_scan_seconds %.6f\n", m->scan_s);
+	prom_head("pininspect_map_rmap_seconds", "time of the reverse map (pagemaps of all processes)");
+	printf("pininspect_map_rmap_seconds %.6f\n", m->rmap_s);
+	prom_head("pininspect_map_block_pinned_pages", "pinned pages per memory block (blocks with pins)");
+	for (size_t i = 0; i < m->nruns;) {
+		int64_t b = m->runs[i].block;
+		uint64_t n = 0;
+
+		while (i < m->nruns && m->runs[i].block == b) {
+			n += m->runs[i].pfn_end - m->runs[i].pfn_start;
+			i++;
+		}
+		if (b >= 0)
+			printf("pininspect_map_block_pinned_pages{block=\"%" PRId64 "\"} %" PRIu64 "\n", b, n);
+	}
+	if (!m->extra)
+		return;
+	prom_proc(m, "pininspect_pin_process_pinned_pages", "pinned pages the process maps", 0);
+	prom_proc(m, "pininspect_pin_process_vmpin_bytes", "VmPin (pinned_vm: io_uring, RDMA)", 1);
+	prom_proc(m, "pininspect_pin_process_vmlck_bytes", "VmLck (locked_vm: mlock, VFIO)", 2);
+	prom_proc(m, "pininspect_pin_process_memlock_limit_bytes", "RLIMIT_MEMLOCK soft limit", 3);
+	prom_proc(m, "pininspect_pin_process_memlock_headroom_bytes",
+		  "RLIMIT_MEMLOCK minus the larger of VmPin and VmLck", 4);
+	acc = calloc(m->rmap.nprocs ? m->rmap.nprocs : 1, sizeof(*acc));
+	for (size_t i = 0; acc && i < m->rmap.nprocs; i++)
+		acc[i] = m->extra[i].acct;
+	if (acc && pi_cgroup_sums(acc, m->rmap.nprocs, &cg, &ncg) == 0) {
+		prom_head("pininspect_pin_cgroup_pinned_pages", "pinned pages mapped by the cgroup's processes");
+		for (size_t i = 0; i < ncg; i++) {
+			char *l = pi_escape_prom_label(cg[i].path);
+
+			if (l)
+				printf("pininspect_pin_cgroup_pinned_pages{cgroup=\"%s\"} %" PRIu64 "\n", l,
+				       cg[i].pinned_found);
+			free(l);
+		}
+		prom_head("pininspect_pin_cgroup_vmpin_bytes", "sum of VmPin in the cgroup");
+		for (size_t i = 0; i < ncg; i++) {
+			char *l = pi_escape_prom_label(cg[i].path);
+
+			if (l)
+				printf("pininspect_pin_cgroup_vmpin_bytes{cgroup=\"%s\"} %" PRIu64 "\n", l,
+				       cg[i].vmpin_kib * 1024);
+			free(l);
+		}
+		prom_head("pininspect_pin_cgroup_vmlck_bytes", "sum of VmLck in the cgroup");
+		for (size_t i = 0; i < ncg; i++) {
+			char *l = pi_escape_prom_label(cg[i].path);
+
+			if (l)
+				printf("pininspect_pin_cgroup_vmlck_bytes{cgroup=\"%s\"} %" PRIu64 "\n", l,
+				       cg[i].vmlck_kib * 1024);
+			free(l);
+		}
+	}
+	free(acc);
+	free(cg);
+	fflush(stdout);
+}
+
 /* ---------------------------------------------------------------- entry */
 
 int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
@@ -839,6 +952,18 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 	double t;
 	int rc = PI_EXIT_OK, r;
 
+	enum { OUT_TABLE, OUT_JSON, OUT_PROM } fmt = cli->json ? OUT_JSON : OUT_TABLE;
+
+	if (cli->format && !cli->json) {
+		if (strcmp(cli->format, "json") == 0)
+			fmt = OUT_JSON;
+		else if (strcmp(cli->format, "prometheus") == 0)
+			fmt = OUT_PROM;
+		else if (strcmp(cli->format, "table") != 0) {
+			pi_warn("--format: '%s' is not table, json or prometheus", cli->format);
+			return PI_EXIT_USAGE;
+		}
+	}
 	if (!src->pinsrc) {
 		pi_warn("--map needs an exact pin source (kpagepin or bpf)%s%s",
 			*src->degraded ? ": " : "", src->degraded);
@@ -903,8 +1028,10 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 		goto out;
 	}
 	extras_read(&m);
-	if (cli->json)
+	if (fmt == OUT_JSON)
 		json_out(&m);
+	else if (fmt == OUT_PROM)
+		prom_out(&m);
 	else if (table_out(&m) < 0)
 		rc = PI_EXIT_TROUBLE;
 	if (bad_pid)
