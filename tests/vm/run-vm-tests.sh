@@ -169,6 +169,33 @@ else
 	echo "# rdma: guest test skipped: $rdma_why"
 fi
 
+# 3c. VFIO (tests/vm/guest-vfio.sh): a boot of its own on q35 with qemu's
+#     emulated intel-iommu and its "edu" PCI device bound to vfio-pci;
+#     vfio-client maps memory with VFIO_IOMMU_MAP_DMA (type1 charges
+#     VmLck, not VmPin). KPP_VM_VFIO=0 leaves it out.
+vfio_why=""
+vc_bin=$work/vfio-client
+if [ "${KPP_VM_VFIO:-1}" = 0 ]; then
+	vfio_why="KPP_VM_VFIO=0"
+elif [ ! -r /usr/include/linux/vfio.h ]; then
+	vfio_why="no linux/vfio.h (install linux-libc-dev)"
+elif ! "$qemu" -device help 2>/dev/null | grep -q '"edu"' ||
+     ! "$qemu" -device help 2>/dev/null | grep -q '"intel-iommu"'; then
+	vfio_why="$qemu has no edu or intel-iommu device"
+else
+	for m in vfio vfio_iommu_type1 vfio-pci; do
+		grep -q "/$m\.ko[^:]*:" "$moddir/modules.dep" ||
+			vfio_why="module $m not in $moddir/modules.dep"
+	done
+fi
+if [ -z "$vfio_why" ] && stale "$vc_bin" "$here/vfio-client.c"; then
+	if ! cc -static -O2 -Wall -Wextra -o "$vc_bin" "$here/vfio-client.c" \
+		>"$work/vfio-build.log" 2>&1; then
+		rm -f "$vc_bin"
+		vfio_why="vfio-client does not build (see $work/vfio-build.log)"
+	fi
+fi
+
 # 4. Initramfs.
 root=$work/root
 rm -rf "$root"
@@ -229,8 +256,35 @@ if [ -n "${KPP_VM_MODULES:-}" ]; then
 	done
 fi
 
+rm -f "$root/tests/guest-vfio.sh"	# runs in the vfio boot only
+
 initrd=$work/initramfs.cpio
 (cd "$root" && find . | cpio -o -H newc --quiet) >"$initrd" || bail "cpio"
+
+# The vfio boot's initramfs: the same, with guest-vfio.sh as its only
+# guest script, vfio-client and the VFIO modules (dependencies first).
+if [ -z "$vfio_why" ]; then
+	vroot=$work/root-vfio
+	rm -rf "$vroot"
+	cp -a "$root" "$vroot" || bail "copy initramfs tree for vfio"
+	rm -f "$vroot"/tests/guest-*.sh "$vroot/etc/kpp-rdma-modules"
+	cp "$here/guest-vfio.sh" "$vroot/tests/" && cp "$vc_bin" "$vroot/bin/" ||
+		bail "copy vfio guest files"
+	for m in vfio_iommu_type1 vfio-pci; do
+		rel=$(sed -n "s|^\([^:]*/$m\.ko[^:]*\):.*|\1|p" "$moddir/modules.dep" | head -n 1)
+		deps=$(sed -n "s|^$rel: *||p" "$moddir/modules.dep")
+		# modules.dep lists what a module needs, last loaded first
+		for d in $(echo $deps | tr ' ' '\n' | sed -n '1!G;h;$p') $rel; do
+			grep -qx "/lib/modules/$kver/$d" "$vroot/etc/kpp-vfio-modules" 2>/dev/null &&
+				continue
+			mkdir -p "$vroot/lib/modules/$kver/$(dirname "$d")" &&
+				cp "$moddir/$d" "$vroot/lib/modules/$kver/$d" || bail "copy module $d"
+			echo "/lib/modules/$kver/$d" >>"$vroot/etc/kpp-vfio-modules"
+		done
+	done
+	(cd "$vroot" && find . | cpio -o -H newc --quiet) >"$work/initramfs-vfio.cpio" ||
+		bail "cpio (vfio)"
+fi
 
 # 5. Boot.  /dev/kvm may be a PVM backend here on which guests stall: use
 #    KVM only when the CPU itself offers vmx/svm and kvm_pvm is absent.
@@ -247,7 +301,7 @@ kvm)	acc="-enable-kvm -cpu host,-arch-capabilities" ;;
 *)	acc="-accel tcg,thread=multi -cpu max" ;;
 esac
 
-boot() {	# boot NAME EXTRA-CMDLINE [VMLINUX]
+boot() {	# boot NAME EXTRA-CMDLINE [VMLINUX] [INITRD] [QEMU-ARGS]
 	log=$work/console-$1.log
 	t0=$(date +%s.%N)
 	# shellcheck disable=SC2086
@@ -257,9 +311,9 @@ boot() {	# boot NAME EXTRA-CMDLINE [VMLINUX]
 		-numa node,nodeid=0,cpus=0,memdev=m0 \
 		-object memory-backend-ram,id=m1,size=1G \
 		-numa node,nodeid=1,cpus=1,memdev=m1 \
-		-kernel "${3:-$vmlinux}" -initrd "$initrd" \
+		-kernel "${3:-$vmlinux}" -initrd "${4:-$initrd}" \
 		-append "console=ttyS0 quiet panic=-1 $2" \
-		-display none -nodefaults -serial stdio -no-reboot \
+		-display none -nodefaults -serial stdio -no-reboot ${5:-} \
 		</dev/null >"$log" 2>&1
 	rc=$?
 	t1=$(date +%s.%N)
@@ -289,6 +343,12 @@ boot() {	# boot NAME EXTRA-CMDLINE [VMLINUX]
 
 boot default ""
 [ "${KPP_VM_LOCKDOWN:-1}" = 0 ] || boot lockdown "lockdown=integrity"
+if [ -z "$vfio_why" ]; then
+	boot vfio "intel_iommu=on" "" "$work/initramfs-vfio.cpio" \
+		"-machine q35 -device intel-iommu -device edu"
+else
+	ok "VFIO type1 in the guest # SKIP $vfio_why"
+fi
 
 # The patched kernel, when one was built from the current series.
 pk=${KPP_VM_PATCH_KERNEL:-${TMPDIR:-/var/tmp}/kpagepin-patches/guest/vmlinux}
