@@ -24,7 +24,7 @@ if [ -z "${CLANG:-}" ]; then
 	CLANG=clang
 	command -v clang-14 >/dev/null 2>&1 && CLANG=clang-14
 fi
-TARGETS="maps status fdinfo kpagepin scan mkfixture escape"
+TARGETS="maps status fdinfo kpagepin scan mkfixture escape procfiles"
 # the whole library (it grows: list it, do not hard-code it) and the JSON writer
 LIBSRC="$(cd "$top_srcdir" && ls src/lib/*.c) src/jsonwrt.c"
 # pkg-config flags configure found, for the library's optional dependencies
