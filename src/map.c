@@ -33,6 +33,7 @@ struct map_run {
 	int64_t block;
 	uint64_t pins;
 	bool pin_exact;
+	bool anon, exclusive, large;	/* kpagepin-ABI flags, the same on every page */
 	bool orphaned;
 	size_t own_first, own_n;	/* owners of pfn_start */
 	const struct pi_rmap_proc *holder_proc;
@@ -62,6 +63,7 @@ struct map_ctx {
 	double scan_s, rmap_s;
 	uint64_t orphaned_pages;
 	uint64_t movable_pages;		/* pinned pages in ZONE_MOVABLE or CMA */
+	uint64_t not_exclusive;		/* pinned anon pages without AnonExclusive */
 	const struct pi_mem_block *block;	/* --memory-block */
 	const char *zone_filter;
 	bool zone_empty;
@@ -279,6 +281,7 @@ static int build_runs(struct map_ctx *m)
 {
 	struct pi_orphan_ctx oc;
 	size_t prev_f = 0, prev_n = 0;
+	bool folio_excl = false;
 	int r = pi_orphan_ctx_init(&m->rmap, &oc);
 
 	if (r < 0)
@@ -296,7 +299,23 @@ static int build_runs(struct map_ctx *m)
 		if (m->gone && m->gone[i])
 			continue;
 		pi_rmap_owners_of(&m->rmap, i, &f, &n);
+		bool anon = pp->ent & KPP_F_ANON, excl = pp->ent & KPP_F_ANON_EXCLUSIVE;
+		bool large = pp->ent & KPP_F_LARGE;
+
+		/*
+		 * A PMD-mapped THP keeps AnonExclusive on its head page only:
+		 * tails right after their head take the head's flag.
+		 */
+		if (large && (pp->ent & KPP_F_HEAD))
+			folio_excl = excl;
+		else if (large && i && m->set.p[i - 1].pfn == pp->pfn - 1 &&
+			 (m->set.p[i - 1].ent & KPP_F_LARGE))
+			excl = excl || folio_excl;
+		else if (large)
+			folio_excl = false;
+
 		if (cur && cur->pfn_end == pp->pfn && cur->pins == pins && cur->pin_exact == exact &&
+		    cur->anon == anon && cur->exclusive == excl && cur->large == large &&
 		    cur->orphaned == (n == 0) && cur->node == node && cur->block == block &&
 		    strcmp(cur->zone, zone) == 0 && owners_continue(&m->rmap, prev_f, prev_n, f, n)) {
 			cur->pfn_end++;
@@ -310,7 +329,8 @@ static int build_runs(struct map_ctx *m)
 			*cur = (struct map_run){
 				.first = i, .last = i, .pfn_start = pp->pfn, .pfn_end = pp->pfn + 1,
 				.node = node, .zone = zone, .block = block, .pins = pins,
-				.pin_exact = exact, .orphaned = n == 0, .own_first = f, .own_n = n,
+				.pin_exact = exact, .anon = anon, .exclusive = excl, .large = large,
+				.orphaned = n == 0, .own_first = f, .own_n = n,
 				.cma = pi_layout_cma(&m->layout, pp->pfn),
 			};
 		}
@@ -335,6 +355,8 @@ static int build_runs(struct map_ctx *m)
 		}
 		if (run->cma || strcmp(run->zone, "movable") == 0)
 			m->movable_pages += run->pfn_end - run->pfn_start;
+		if (run->anon && !run->exclusive)
+			m->not_exclusive += run->pfn_end - run->pfn_start;
 		for (size_t k = 0; k < run->own_n; k++) {
 			const struct pi_pfn_owner *o = &m->rmap.owners[run->own_first + k];
 			const struct pi_rmap_proc *p = &m->rmap.procs[o->proc];
@@ -554,6 +576,13 @@ static void json_out(struct map_ctx *m)
 		jw_string_or_null(&w, "cma", run->cma ? run->cma->name : NULL);
 		jw_u64(&w, "pins", run->pins);
 		jw_bool(&w, "pin_exact", run->pin_exact);
+		jw_bool(&w, "anon", run->anon);
+		/* AnonExclusive: a pinned anon page that is not is a COW hazard (fork) */
+		if (run->anon)
+			jw_bool(&w, "exclusive", run->exclusive);
+		else
+			jw_null(&w, "exclusive");
+		jw_bool(&w, "large", run->large);
 		jw_bool(&w, "orphaned", run->orphaned);
 		jw_array_open(&w, "owners");
 		for (size_t k = 0; k < run->own_n; k++) {
@@ -592,6 +621,7 @@ static void json_out(struct map_ctx *m)
 	jw_u64(&w, "orphaned_pages", m->orphaned_pages);
 	jw_u64(&w, "runs", m->nruns);
 	jw_u64(&w, "pinned_in_movable_or_cma", m->movable_pages);
+	jw_u64(&w, "pinned_not_exclusive", m->not_exclusive);
 	jw_u64(&w, "refcount_bias_explained", m->set.maybe_explained);
 	jw_u64(&w, "processes_gone", m->rmap.procs_gone);
 	jw_object_close(&w);
@@ -787,6 +817,10 @@ static int table_out(struct map_ctx *m)
 		printf("scan %.3f s, reverse map %.3f s (%" PRIu64 " pagemap entries, %zu KiB), "
 		       "max RSS %ld KiB\n", m->scan_s, m->rmap_s, m->rmap.pagemap_entries,
 		       m->rmap.bytes / 1024, maxrss_kib());
+	if (m->not_exclusive)
+		printf("warning: %" PRIu64 " pinned anon pages mapped by processes are not "
+		       "AnonExclusive: a COW fault can move the process off the page the device "
+		       "uses\n", m->not_exclusive);
 	if (m->movable_pages)
 		printf("warning: %" PRIu64 " pinned pages in ZONE_MOVABLE or CMA: long-term pins "
 		       "are migrated out first, so these block offlining and CMA until released\n",
