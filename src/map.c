@@ -6,6 +6,9 @@
  * block offline planner, accounting and fork safety ride along.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,8 +175,9 @@ static int select_ranges(struct map_ctx *m)
 			return PI_EXIT_TROUBLE;
 		}
 		if (r == -ENODATA) {
-			pi_warn("--cma: the PFN ranges of CMA areas are only in debugfs "
-				"(/sys/kernel/debug/cma/NAME/base_pfn): mount debugfs");
+			pi_warn("--cma: the PFN ranges of CMA areas come from debugfs "
+				"(/sys/kernel/debug/cma/NAME/base_pfn and count): missing or "
+				"unreadable (mount debugfs)");
 			return PI_EXIT_TROUBLE;
 		}
 		if (r < 0)
@@ -187,6 +191,29 @@ oom:
 	pi_pfn_ranges_free(&sel);
 	pi_errno(-ENOMEM, "--map");
 	return PI_EXIT_TROUBLE;
+}
+
+/*
+ * Under --root the kpagepin "pages" file is a regular file: PFNs past its
+ * end are not pages, so a hostile zoneinfo cannot make us read for hours.
+ * (The real debugfs file reports size 0 and fails with EINVAL past its bound.)
+ */
+static void bound_by_source_file(struct map_ctx *m)
+{
+	struct pi_pfn_ranges b = { 0 };
+	struct stat st;
+	int fd;
+
+	if (pi_root_is_host() || m->src->source != PI_SRC_KPAGEPIN)
+		return;
+	fd = pi_root_open("sys/kernel/debug/" KPAGEPIN_DIR "/pages", O_RDONLY);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    pi_pfn_ranges_add(&b, 0, (uint64_t)st.st_size / 8) == 0)
+		(void)pi_pfn_ranges_intersect(&m->ranges, &b);
+	pi_pfn_ranges_free(&b);
+	close(fd);
 }
 
 /* zone filter at memory-block precision: zoneinfo spans of zones overlap */
@@ -1022,6 +1049,7 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 	if (rc)
 		goto out;
 
+	bound_by_source_file(&m);
 	t = now_s();
 	r = pi_pinmap_scan(src->pinsrc, &m.ranges, 0, &m.set);
 	m.scan_s = now_s() - t;

@@ -20,6 +20,8 @@
 #include "pininspect/scan.h"
 
 #define PI_PAGE_SIZE	4096ULL
+/* 52-bit physical addresses: anything above is garbage (hostile fixture trees) */
+#define PI_PFN_LIMIT	(1ULL << 40)
 #define PI_USER_TOP	(1ULL << 47)
 
 /* ---------------------------------------------------------------- layout */
@@ -104,10 +106,11 @@ int pi_zoneinfo_parse(const char *buf, size_t len, struct pi_layout *l)
 		struct pi_zone_span *z = &l->zones[l->nzones - 1];
 		z->end = z->start + spanned;
 	}
-	/* drop empty zones */
+	/* drop empty zones and impossible spans */
 	size_t k = 0;
 	for (size_t i = 0; i < l->nzones; i++)
-		if (l->zones[i].end > l->zones[i].start)
+		if (l->zones[i].end > l->zones[i].start && l->zones[i].start < PI_PFN_LIMIT &&
+		    l->zones[i].end <= PI_PFN_LIMIT)
 			l->zones[k++] = l->zones[i];
 	l->nzones = k;
 	return 0;
@@ -155,7 +158,7 @@ static int read_blocks(struct pi_layout *l)
 	int fd, r;
 
 	r = read_u64("sys/devices/system/memory/block_size_bytes", 16, &bs);
-	if (r < 0 || bs < PI_PAGE_SIZE)
+	if (r < 0 || bs < PI_PAGE_SIZE || bs / PI_PAGE_SIZE >= PI_PFN_LIMIT)
 		return r < 0 ? r : -EINVAL;
 	l->block_pages = bs / PI_PAGE_SIZE;
 	fd = pi_root_open("sys/devices/system/memory", O_RDONLY | O_DIRECTORY);
@@ -172,7 +175,8 @@ static int read_blocks(struct pi_layout *l)
 		uint64_t id, v;
 		int bfd;
 
-		if (strncmp(de->d_name, "memory", 6) || pi_parse_u64(de->d_name + 6, 10, &id) < 0)
+		if (strncmp(de->d_name, "memory", 6) || pi_parse_u64(de->d_name + 6, 10, &id) < 0 ||
+		    id >= PI_PFN_LIMIT / l->block_pages)
 			continue;
 		if (pi_grow((void **)&l->blocks, &cap, l->nblocks + 1, sizeof(*l->blocks)) < 0) {
 			r = -ENOMEM;
@@ -325,6 +329,8 @@ static int read_cma(struct pi_layout *l)
 				closedir(d);
 				return -ENOMEM;
 			}
+			if (base >= PI_PFN_LIMIT || count > PI_PFN_LIMIT - base)
+				break;	/* garbage: the area's range stays unknown */
 			a = &l->cma[l->ncma++];
 			memset(a, 0, sizeof(*a));
 			snprintf(a->name, sizeof(a->name), "%s", de->d_name);
@@ -376,6 +382,8 @@ int pi_iomem_parse(const char *buf, size_t len, struct pi_layout *l)
 			continue;	/* nested resources (Kernel code, ...) */
 		if (sscanf(line, "%llx-%llx : %n", &a, &b, &off) != 2 || !off ||
 		    strcmp(line + off, "System RAM") != 0 || b < a)
+			continue;
+		if (b / PI_PAGE_SIZE >= PI_PFN_LIMIT)
 			continue;
 		if (a || b)
 			nonzero = true;
