@@ -399,7 +399,10 @@ static int build_runs(struct map_ctx *m)
 		for (size_t k = 0; !run->holder_proc && k < run->own_n; k++) {
 			const struct pi_rmap_proc *p = &m->rmap.procs[m->rmap.owners[run->own_first + k].proc];
 
-			if (p->has_vmpin && p->vmpin_kib) {
+			if (p->rdma_mrs && p->has_vmpin && p->vmpin_kib) {
+				run->holder_proc = p;
+				run->acct_holder = "VmPin (the process's RDMA MRs)";
+			} else if (p->has_vmpin && p->vmpin_kib) {
 				run->holder_proc = p;
 				run->acct_holder = "VmPin (RDMA or another pinned_vm holder)";
 			} else if (p->has_vmlck && p->vmlck_kib) {
@@ -511,6 +514,7 @@ static void json_acct(struct jsonwrt *w, const struct map_ctx *m, size_t i)
 	jw_i64(w, "pid", p->pid);
 	jw_string(w, "comm", p->comm);
 	jw_string_or_null(w, "cgroup", a->cgroup[0] ? a->cgroup : NULL);
+	jw_u64(w, "rdma_mrs", p->rdma_mrs);
 	jw_u64(w, "pinned_found", p->pinned_mapped);
 	if (a->has_vmpin)
 		jw_u64(w, "vmpin_kib", a->vmpin_kib);

@@ -181,6 +181,7 @@ struct pi_rmap_proc {
 	struct pi_rmap_holder *holders;
 	size_t nholders;
 	unsigned int rings_unreadable;
+	unsigned int rdma_mrs;		/* RDMA memory regions of the process (netlink) */
 };
 
 struct pi_rmap {

@@ -953,6 +953,7 @@ static int rmap_proc(struct pi_rmap *r, const struct pi_pinned_set *set, pid_t p
 	rp.vmpin_kib = p.status.vmpin_kib;
 	rp.vmlck_kib = p.status.vmlck_kib;
 	rp.rings_unreadable = p.holders.rings_unreadable;
+	rp.rdma_mrs = (unsigned int)p.rdma.n;
 
 	for (size_t i = 0; set->n && i < p.vmas.n; i++) {
 		const struct pi_vma *v = &p.vmas.vmas[i];
@@ -983,7 +984,7 @@ static int rmap_proc(struct pi_rmap *r, const struct pi_pinned_set *set, pid_t p
 		free(rp.holders);
 		return ret;
 	}
-	if (rp.pinned_mappings || rp.nholders || (rp.has_vmpin && rp.vmpin_kib) ||
+	if (rp.pinned_mappings || rp.nholders || rp.rdma_mrs || (rp.has_vmpin && rp.vmpin_kib) ||
 	    (rp.has_vmlck && rp.vmlck_kib)) {
 		if (pi_grow((void **)&r->procs, &r->procs_cap, r->nprocs + 1, sizeof(*r->procs)) < 0) {
 			r->nowners = owners_before;
