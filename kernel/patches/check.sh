@@ -128,15 +128,45 @@ fi
 
 [ $guest = 1 ] || finish
 
-# Guest kernel.  The tree is kept between runs and rebuilt incrementally
-# while the series is unchanged.
+# Guest kernel.  The tree is kept between runs: when the series changes,
+# the files either series touches are rebuilt in a staging dir from the
+# pristine tree plus the new series, and only those whose content differs
+# replace the tree's copy, so make recompiles only what changed.
 gt=$work/guest
-if ! cat "$here"/0*.patch "$here/guest.config" | cmp -s - "$gt/.kpp-series"; then
-	rm -rf "$gt"
-	cp -al "$pristine" "$gt" || { notok "copy the pristine tree"; finish; }
-	for p in "$here"/0*.patch; do
-		patch -p1 -d "$gt" -s -F0 <"$p" || { notok "apply $p"; finish; }
-	done
+series=$gt/.kpp-series
+if ! cat "$here"/0*.patch "$here/guest.config" | cmp -s - "$series"; then
+	if [ -f "$series" ]; then
+		stage=$work/stage
+		rm -rf "$stage"
+		files=$( (cat "$series"; cat "$here"/0*.patch) |
+			sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' | sort -u)
+		for f in $files; do
+			if [ -e "$pristine/$f" ]; then
+				mkdir -p "$stage/$(dirname "$f")"
+				cp "$pristine/$f" "$stage/$f"
+			fi
+		done
+		for p in "$here"/0*.patch; do
+			patch -p1 -d "$stage" -s -F0 <"$p" ||
+				{ notok "apply $p to the guest tree"; finish; }
+		done
+		for f in $files; do
+			if [ ! -e "$stage/$f" ]; then
+				rm -f "$gt/$f"
+			elif ! cmp -s "$stage/$f" "$gt/$f"; then
+				rm -f "$gt/$f"
+				cp "$stage/$f" "$gt/$f"
+			fi
+		done
+		rm -rf "$stage"
+	else
+		rm -rf "$gt"
+		cp -al "$pristine" "$gt" || { notok "copy the pristine tree"; finish; }
+		for p in "$here"/0*.patch; do
+			patch -p1 -d "$gt" -s -F0 <"$p" ||
+				{ notok "apply $p to the guest tree"; finish; }
+		done
+	fi
 	(
 		cd "$gt" &&
 		make -s tinyconfig &&
@@ -152,7 +182,7 @@ if ! cat "$here"/0*.patch "$here/guest.config" | cmp -s - "$gt/.kpp-series"; the
 		finish
 	fi
 	ok "guest config has every option of guest.config"
-	cat "$here"/0*.patch "$here/guest.config" >"$gt/.kpp-series"
+	cat "$here"/0*.patch "$here/guest.config" >"$series"
 fi
 echo "# building the guest kernel (make -j$jobs vmlinux)"
 if make -C "$gt" -j"$jobs" vmlinux >"$work/guest-build.log" 2>&1; then
