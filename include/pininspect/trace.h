@@ -66,8 +66,8 @@ int pi_trace_drain(struct pi_trace *t, unsigned int max_pages, pi_trace_fn fn, v
 		   uint64_t *ret_lost);
 
 /*
- * Remove instances named pininspect-<pid> whose pid is not a running
- * pininspect. Returns the number removed.
+ * Remove instances named pininspect-<pid> whose pid is dead (left by a
+ * SIGKILLed run). Returns the number removed.
  */
 unsigned int pi_trace_remove_stale(void);
 

@@ -4,7 +4,9 @@
  * per-CPU buffers are read with kbuffer and parsed with the kernel's own
  * event formats (libtraceevent), so no field layout is assumed here.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,46 +94,43 @@ static bool tracefs_mounted(char *path, size_t len)
 	return found;
 }
 
-/* pid runs pininspect: its instance is not stale */
-static bool pid_is_pininspect(pid_t pid)
+/*
+ * Only a dead pid makes an instance stale: a live one may be pininspect
+ * under another name (valgrind, a renamed binary) in the middle of its run.
+ */
+static bool pid_is_dead(pid_t pid)
 {
-	char path[64], comm[32] = "";
-	ssize_t n;
-	int fd;
-
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno != ENOENT;	/* cannot tell: keep it */
-	n = read(fd, comm, sizeof(comm) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-	/* a pid reused by another program leaves the instance orphaned */
-	return !strcmp(comm, "pininspect") || !strncmp(comm, "lt-pininspect", 13);
+	return kill(pid, 0) < 0 && errno == ESRCH;
 }
 
 unsigned int pi_trace_remove_stale(void)
 {
-	char **names = tracefs_instances("^" PI_TRACE_INSTANCE_PREFIX "[0-9][0-9]*$");
+	const char *top = tracefs_tracing_dir();
 	unsigned int removed = 0;
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
 
-	if (!names)
+	if (!top)
 		return 0;
-	for (char **n = names; *n; n++) {
-		uint64_t pid;
+	snprintf(path, sizeof(path), "%s/instances", top);
+	/* readdir rather than tracefs_instances(): no regex, nothing leaked */
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		size_t plen = strlen(PI_TRACE_INSTANCE_PREFIX);
 		struct tracefs_instance *inst;
+		uint64_t pid;
 
-		if (pi_parse_u64(*n + strlen(PI_TRACE_INSTANCE_PREFIX), 10, &pid) < 0 ||
-		    pid == 0 || pid > INT32_MAX)
+		if (strncmp(name, PI_TRACE_INSTANCE_PREFIX, plen) ||
+		    pi_parse_u64(name + plen, 10, &pid) < 0 || pid == 0 || pid > INT32_MAX ||
+		    name[plen] < '0' || name[plen] > '9')
 			continue;
-		if ((pid_t)pid == getpid() || pid_is_pininspect((pid_t)pid))
+		if ((pid_t)pid == getpid() || !pid_is_dead((pid_t)pid))
 			continue;
-		inst = tracefs_instance_alloc(NULL, *n);
+		inst = tracefs_instance_alloc(NULL, name);
 		if (!inst)
 			continue;
 		/* events off first: a busy instance may refuse rmdir */
@@ -140,7 +139,7 @@ unsigned int pi_trace_remove_stale(void)
 			removed++;
 		tracefs_instance_free(inst);
 	}
-	tracefs_list_free(names);
+	closedir(d);
 	return removed;
 }
 

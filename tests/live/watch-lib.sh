@@ -5,6 +5,7 @@ require_root; require_pinload; require_jq
 # the NDJSON start object is out (the baseline is taken).
 start_watch() {
 	local out="$1"; shift
+	: >"$out"	# the background job truncates it too late for the check below
 	"$PININSPECT" "$@" >"$out" 2>"$out.err" &
 	W_PID=$!
 	for _ in $(seq 200); do
