@@ -748,6 +748,93 @@ static void json_out(struct map_ctx *m)
 
 /* ---------------------------------------------------------------- table */
 
+static void kib_text(char *buf, size_t len, bool known, int64_t kib)
+{
+	if (!known)
+		snprintf(buf, len, "-");
+	else if (kib && kib % (1024 * 1024) == 0)
+		snprintf(buf, len, "%" PRId64 "G", kib / (1024 * 1024));
+	else if (kib && kib % 1024 == 0)
+		snprintf(buf, len, "%" PRId64 "M", kib / 1024);
+	else
+		snprintf(buf, len, "%" PRId64 "K", kib);
+}
+
+/* accounting and fork safety per process: the reconciliation of issue 10 */
+static void proc_table(struct map_ctx *m, size_t shown)
+{
+	static const char *names[] = { "PID", "COMM", "PINNED", "VMPIN", "VMLCK", "MEMLOCK",
+				       "HEADROOM", "DONTFORK", "VMAS" };
+	struct libscols_table *tb = scols_new_table();
+	size_t lines = 0;
+
+	if (!tb)
+		return;
+	scols_table_enable_raw(tb, m->cli->raw);
+	for (size_t c = 0; c < ARRAY_SIZE(names); c++)
+		if (!scols_table_new_column(tb, names[c], 5, c == 1 ? 0 : SCOLS_FL_RIGHT)) {
+			scols_unref_table(tb);
+			return;
+		}
+	for (size_t i = 0; i < m->rmap.nprocs; i++) {
+		const struct pi_rmap_proc *p = &m->rmap.procs[i];
+		const struct pi_accounting *a = &m->extra[i].acct;
+		struct libscols_line *ln;
+		uint64_t df = 0, pages = 0;
+		char buf[64];
+
+		if (m->cli->npids && !pid_selected(m->cli, p->pid))
+			continue;
+		ln = scols_table_new_line(tb, NULL);
+		if (!ln)
+			break;
+		lines++;
+		snprintf(buf, sizeof(buf), "%d", (int)p->pid);
+		scols_line_set_data(ln, 0, buf);
+		scols_line_set_data(ln, 1, p->comm);
+		snprintf(buf, sizeof(buf), "%" PRIu64, p->pinned_mapped);
+		scols_line_set_data(ln, 2, buf);
+		kib_text(buf, sizeof(buf), a->has_vmpin, (int64_t)a->vmpin_kib);
+		scols_line_set_data(ln, 3, buf);
+		kib_text(buf, sizeof(buf), a->has_vmlck, (int64_t)a->vmlck_kib);
+		scols_line_set_data(ln, 4, buf);
+		if (a->memlock.known && a->memlock.soft_unlimited)
+			snprintf(buf, sizeof(buf), "unlimited");
+		else
+			kib_text(buf, sizeof(buf), a->memlock.known, (int64_t)(a->memlock.soft / 1024));
+		scols_line_set_data(ln, 5, buf);
+		kib_text(buf, sizeof(buf), a->headroom_known, a->headroom_kib);
+		scols_line_set_data(ln, 6, buf);
+		/* DONTFORK coverage of its registered buffers */
+		for (size_t k = 0; m->extra[i].smaps_ok && k < p->nholders; k++) {
+			struct pi_fork_safety fs;
+
+			pi_fork_safety(&m->extra[i].smaps, p->holders[k].h.start, p->holders[k].h.end,
+				       m->max_map_count, &fs);
+			df += fs.dontfork_pages;
+			pages += fs.pages;
+		}
+		if (!m->extra[i].smaps_ok || !pages)
+			snprintf(buf, sizeof(buf), "-");
+		else
+			snprintf(buf, sizeof(buf), "%s", df == pages ? "all" : df ? "partial" : "none");
+		scols_line_set_data(ln, 7, buf);
+		if (m->extra[i].smaps_ok && m->max_map_count)
+			snprintf(buf, sizeof(buf), "%zu/%" PRIu64, m->extra[i].smaps.n, m->max_map_count);
+		else if (m->extra[i].smaps_ok)
+			snprintf(buf, sizeof(buf), "%zu", m->extra[i].smaps.n);
+		else
+			snprintf(buf, sizeof(buf), "-");
+		scols_line_set_data(ln, 8, buf);
+	}
+	if (lines) {
+		if (shown)
+			putchar('\n');
+		scols_print_table(tb);
+	}
+	scols_unref_table(tb);
+}
+
 enum { C_PFN_START, C_PFN_END, C_PAGES, C_NODE, C_ZONE, C_BLOCK, C_PINS, C_ORPHAN, C_OWNERS, C_HOLDER };
 
 static int table_out(struct map_ctx *m)
@@ -841,6 +928,8 @@ static int table_out(struct map_ctx *m)
 		scols_print_table(tb);
 	scols_unref_table(tb);
 
+	if (m->extra && m->rmap.nprocs && !m->cli->noheadings)
+		proc_table(m, shown);
 	printf("%s%" PRIu64 " pinned pages in %zu runs (%" PRIu64 " orphaned) among %" PRIu64
 	       " PFNs scanned with %s\n", shown ? "\n" : "", (uint64_t)(m->set.n - m->released), m->nruns,
 	       m->orphaned_pages, m->set.scanned, pi_source_name(m->src->source));
@@ -852,6 +941,23 @@ static int table_out(struct map_ctx *m)
 		printf("warning: %" PRIu64 " pinned anon pages mapped by processes are not "
 		       "AnonExclusive: a COW fault can move the process off the page the device "
 		       "uses\n", m->not_exclusive);
+	for (size_t i = 0; m->extra && i < m->rmap.nprocs; i++) {
+		const struct pi_rmap_proc *p = &m->rmap.procs[i];
+		const struct pi_accounting *a = &m->extra[i].acct;
+
+		if (m->cli->npids && !pid_selected(m->cli, p->pid))
+			continue;
+		/* registering more pins fails with ENOMEM past the limit */
+		if (a->headroom_known && a->headroom_kib * 10 < (int64_t)(a->memlock.soft / 1024))
+			printf("warning: pid %d (%s): RLIMIT_MEMLOCK headroom %" PRId64 " KiB, under "
+			       "10%% of the limit: further pinning fails with ENOMEM\n", (int)p->pid,
+			       p->comm, a->headroom_kib);
+		if (m->extra[i].smaps_ok && m->max_map_count &&
+		    m->extra[i].smaps.n * 10 > m->max_map_count * 9)
+			printf("warning: pid %d (%s): %zu VMAs of vm.max_map_count %" PRIu64
+			       " (MADV_DONTFORK splits VMAs)\n", (int)p->pid, p->comm,
+			       m->extra[i].smaps.n, m->max_map_count);
+	}
 	if (m->movable_pages)
 		printf("warning: %" PRIu64 " pinned pages in ZONE_MOVABLE or CMA: long-term pins "
 		       "are migrated out first, so these block offlining and CMA until released\n",
