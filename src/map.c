@@ -1177,7 +1177,7 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 		goto out;
 	}
 	t = now_s();
-	r = pi_rmap_build(&m.set, pids, npids, &m.rmap);
+	r = pi_rmap_build(&m.set, &m.ranges, pids, npids, &m.rmap);
 	m.rmap_s = now_s() - t;
 	if (r < 0) {
 		pi_errno(r, "reverse map");

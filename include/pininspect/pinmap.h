@@ -196,12 +196,14 @@ struct pi_rmap {
 };
 
 /*
- * Build the reverse map of set from the pagemaps of pids. Every process is
+ * Build the reverse map of set from the pagemaps of pids. scanned (normalized,
+ * NULL: all) is what the PFN scan covered: a buffer page mapped outside it
+ * counts as neither unmapped nor unpinned. Every process is
  * kept in procs when it maps a pinned page, has VmPin/VmLck or io_uring
  * buffers (candidates for orphan attribution and accounting).
  */
-int pi_rmap_build(const struct pi_pinned_set *set, const pid_t *pids, size_t npids,
-		  struct pi_rmap *ret);
+int pi_rmap_build(const struct pi_pinned_set *set, const struct pi_pfn_ranges *scanned,
+		  const pid_t *pids, size_t npids, struct pi_rmap *ret);
 void pi_rmap_free(struct pi_rmap *r);
 /* owners of set index idx: [*first, *first + *n) in r->owners */
 void pi_rmap_owners_of(const struct pi_rmap *r, size_t idx, size_t *first, size_t *n);

@@ -894,8 +894,28 @@ static int rmap_range(struct pi_rmap *r, const struct pi_pinned_set *set, struct
 }
 
 /* holders: pages unmapped, or mapped to a PFN that is not pinned */
-static int rmap_holders(struct pi_rmap_proc *rp, const struct pi_pinned_set *set, struct pi_proc *p,
-			uint64_t *buf)
+static bool in_ranges(const struct pi_pfn_ranges *s, uint64_t pfn)
+{
+	size_t lo = 0, hi;
+
+	if (!s)
+		return true;
+	hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pfn < s->r[mid].start)
+			hi = mid;
+		else if (pfn >= s->r[mid].end)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static int rmap_holders(struct pi_rmap_proc *rp, const struct pi_pinned_set *set,
+			const struct pi_pfn_ranges *scanned, struct pi_proc *p, uint64_t *buf)
 {
 	if (!p->holders.n)
 		return 0;
@@ -926,6 +946,7 @@ static int rmap_holders(struct pi_rmap_proc *rp, const struct pi_pinned_set *set
 				    !(buf[k] & PM_PRESENT))
 					h->unmapped++;
 				else if ((buf[k] & PM_PFN_MASK) &&
+					 in_ranges(scanned, buf[k] & PM_PFN_MASK) &&
 					 pi_pinned_set_find(set, buf[k] & PM_PFN_MASK) < 0)
 					h->unpinned++;
 			}
@@ -935,7 +956,8 @@ static int rmap_holders(struct pi_rmap_proc *rp, const struct pi_pinned_set *set
 	return 0;
 }
 
-static int rmap_proc(struct pi_rmap *r, const struct pi_pinned_set *set, pid_t pid, uint64_t *buf)
+static int rmap_proc(struct pi_rmap *r, const struct pi_pinned_set *set,
+		     const struct pi_pfn_ranges *scanned, pid_t pid, uint64_t *buf)
 {
 	struct pi_rmap_proc rp = { .pid = pid };
 	struct pi_proc p;
@@ -976,8 +998,8 @@ static int rmap_proc(struct pi_rmap *r, const struct pi_pinned_set *set, pid_t p
 			break;
 		ret = 0;	/* a VMA gone meanwhile: keep what we have */
 	}
-	if (ret == 0 && set->n)
-		ret = rmap_holders(&rp, set, &p, buf);
+	if (ret == 0)
+		ret = rmap_holders(&rp, set, scanned, &p, buf);
 	pi_proc_close(&p);
 	if (ret < 0) {
 		r->nowners = owners_before;
@@ -998,8 +1020,8 @@ static int rmap_proc(struct pi_rmap *r, const struct pi_pinned_set *set, pid_t p
 	return 0;
 }
 
-int pi_rmap_build(const struct pi_pinned_set *set, const pid_t *pids, size_t npids,
-		  struct pi_rmap *ret)
+int pi_rmap_build(const struct pi_pinned_set *set, const struct pi_pfn_ranges *scanned,
+		  const pid_t *pids, size_t npids, struct pi_rmap *ret)
 {
 	struct pi_rmap r = { 0 };
 	uint64_t *buf = malloc(PI_RMAP_CHUNK * sizeof(*buf));
@@ -1008,7 +1030,7 @@ int pi_rmap_build(const struct pi_pinned_set *set, const pid_t *pids, size_t npi
 	if (!buf)
 		return -ENOMEM;
 	for (size_t i = 0; i < npids; i++) {
-		int k = rmap_proc(&r, set, pids[i], buf);
+		int k = rmap_proc(&r, set, scanned, pids[i], buf);
 
 		if (k == -ENOMEM) {
 			err = k;
@@ -1125,12 +1147,16 @@ void pi_orphan_attribute(const struct pi_rmap *r, struct pi_orphan_ctx *c, uint6
 	ssize_t best = -1;
 
 	memset(ret, 0, sizeof(*ret));
-	/* the first candidate with room for the whole run, else the one with most room */
+	/*
+	 * Best fit: the candidate with the least room that still takes the
+	 * whole run (a buffer of exactly the run's size wins), holders before
+	 * VmPin excess; else the one with most room.
+	 */
 	for (size_t i = 0; i < c->ncand; i++)
-		if (c->left[i] >= pages) {
+		if (c->left[i] >= pages && (best < 0 || c->left[i] < c->left[best] ||
+		    (c->left[i] == c->left[best] && c->cand[best].holder < 0 &&
+		     c->cand[i].holder >= 0)))
 			best = (ssize_t)i;
-			break;
-		}
 	if (best < 0)
 		for (size_t i = 0; i < c->ncand; i++)
 			if (c->left[i] && (best < 0 || c->left[i] > c->left[best]))
