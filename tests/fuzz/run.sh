@@ -24,9 +24,11 @@ if [ -z "${CLANG:-}" ]; then
 	CLANG=clang
 	command -v clang-14 >/dev/null 2>&1 && CLANG=clang-14
 fi
-TARGETS="maps status fdinfo kpagepin scan mkfixture escape procfiles"
+TARGETS="maps status fdinfo kpagepin scan mkfixture escape procfiles savefile"
 # the whole library (it grows: list it, do not hard-code it) and the JSON writer
 LIBSRC="$(cd "$top_srcdir" && ls src/lib/*.c) src/jsonwrt.c"
+# the tool's sources (src/watch.c is included by fuzz-savefile itself)
+TOOLSRC="$(cd "$top_srcdir" && ls src/*.c | grep -v -e '^src/jsonwrt.c$' -e '^src/watch.c$')"
 # pkg-config flags configure found, for the library's optional dependencies
 pkgvar() { # pkgvar SUFFIX: the values of KMOD_SUFFIX, TRACEFS_SUFFIX, ... in the Makefile
 	local v
@@ -52,7 +54,7 @@ have_clang() {
 }
 
 build() {
-	local obj="$FUZZ_OUT/obj" bin="$FUZZ_OUT/bin" s o objs="" t inc
+	local obj="$FUZZ_OUT/obj" bin="$FUZZ_OUT/bin" s o objs="" t inc toolobjs extra
 	[ -f "$top_builddir/config.h" ] || { echo "no $top_builddir/config.h: run configure first" >&2; return 1; }
 	mkdir -p "$obj" "$bin" || return 1
 	# the library with coverage and sanitizers, as the targets link it
@@ -70,9 +72,23 @@ build() {
 		fi
 		objs="$objs $o"
 	done
+	# the tool's own sources, for targets that include one of them (savefile:
+	# src/watch.c); main() renamed so libFuzzer's is used
+	toolobjs=""
+	for s in $TOOLSRC; do
+		o="$obj/$(echo "$s" | tr / _).o"
+		if [ ! -f "$o" ] || [ "$top_srcdir/$s" -nt "$o" ] || [ "$here/run.sh" -nt "$o" ] ||
+		   [ -n "$(find "$top_srcdir/include" "$top_srcdir/src" -maxdepth 1 -name '*.h' -newer "$o" 2>/dev/null | head -1)" ]; then
+			"$CLANG" $CFLAGS_F $(pkgvar CFLAGS) -fsanitize=fuzzer-no-link -Dmain=pininspect_main \
+				-include "$top_builddir/config.h" -c "$top_srcdir/$s" -o "$o" || return 1
+		fi
+		toolobjs="$toolobjs $o"
+	done
 	for t in $TARGETS; do
-		"$CLANG" $CFLAGS_F -fsanitize=fuzzer -include "$top_builddir/config.h" \
-			"$here/fuzz-$t.c" $objs $(pkgvar LIBS) -o "$bin/fuzz-$t" || return 1
+		extra=""
+		[ "$t" = savefile ] && extra="$toolobjs"
+		"$CLANG" $CFLAGS_F $(pkgvar CFLAGS) -fsanitize=fuzzer -include "$top_builddir/config.h" \
+			"$here/fuzz-$t.c" $objs $extra $(pkgvar LIBS) -o "$bin/fuzz-$t" || return 1
 	done
 }
 
