@@ -534,6 +534,10 @@ static void json_acct(struct jsonwrt *w, const struct map_ctx *m, size_t i)
 	else
 		jw_null(w, "memlock_hard_kib");
 	jw_bool(w, "memlock_unlimited", a->memlock.known && a->memlock.soft_unlimited);
+	if (a->cap_known)
+		jw_bool(w, "cap_ipc_lock", a->cap_ipc_lock);
+	else
+		jw_null(w, "cap_ipc_lock");
 	if (a->headroom_known)
 		jw_i64(w, "headroom_kib", a->headroom_kib);
 	else
@@ -803,7 +807,10 @@ static void proc_table(struct map_ctx *m, size_t shown)
 		else
 			kib_text(buf, sizeof(buf), a->memlock.known, (int64_t)(a->memlock.soft / 1024));
 		scols_line_set_data(ln, 5, buf);
-		kib_text(buf, sizeof(buf), a->headroom_known, a->headroom_kib);
+		if (a->cap_ipc_lock)
+			snprintf(buf, sizeof(buf), "exempt");	/* CAP_IPC_LOCK */
+		else
+			kib_text(buf, sizeof(buf), a->headroom_known, a->headroom_kib);
 		scols_line_set_data(ln, 6, buf);
 		/* DONTFORK coverage of its registered buffers */
 		for (size_t k = 0; m->extra[i].smaps_ok && k < p->nholders; k++) {
@@ -948,7 +955,7 @@ static int table_out(struct map_ctx *m)
 		if (m->cli->npids && !pid_selected(m->cli, p->pid))
 			continue;
 		/* registering more pins fails with ENOMEM past the limit */
-		if (a->headroom_known && a->headroom_kib * 10 < (int64_t)(a->memlock.soft / 1024))
+		if (pi_accounting_low_headroom(a, a->memlock.soft / 1024 / 10))
 			printf("warning: pid %d (%s): RLIMIT_MEMLOCK headroom %" PRId64 " KiB, under "
 			       "10%% of the limit: further pinning fails with ENOMEM\n", (int)p->pid,
 			       p->comm, a->headroom_kib);

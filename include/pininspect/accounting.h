@@ -50,16 +50,23 @@ struct pi_accounting {
 	 */
 	int64_t vmpin_delta_kib;
 	char cgroup[256];		/* "" unknown */
+	/*
+	 * CAP_IPC_LOCK in CapEff: io_uring, RDMA, VFIO and mlock skip the
+	 * RLIMIT_MEMLOCK check, so the headroom does not bind.
+	 */
+	bool cap_known, cap_ipc_lock;
 };
 
 /* fill the derived fields from the raw ones */
 void pi_accounting_compute(struct pi_accounting *a);
 /* status, limits, cgroup of pid; pinned_found given by the caller */
 int pi_accounting_read(pid_t pid, uint64_t pinned_found, struct pi_accounting *ret);
-/* warn level: headroom below threshold_kib (memlock-headroom audit check) */
+/* CapEff line of a status text: 0, -ENOENT without one */
+int pi_status_capeff_parse(const char *buf, size_t len, uint64_t *ret);
+/* warn level: headroom below threshold_kib (memlock-headroom audit check); never with CAP_IPC_LOCK */
 static inline bool pi_accounting_low_headroom(const struct pi_accounting *a, uint64_t threshold_kib)
 {
-	return a->headroom_known && a->headroom_kib < (int64_t)threshold_kib;
+	return a->headroom_known && !a->cap_ipc_lock && a->headroom_kib < (int64_t)threshold_kib;
 }
 
 struct pi_cgroup_sum {

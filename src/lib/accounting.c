@@ -134,6 +134,33 @@ void pi_accounting_compute(struct pi_accounting *a)
 	a->vmpin_delta_kib = (int64_t)(a->pinned_found * (PI_PAGE / 1024)) - (int64_t)a->vmpin_kib;
 }
 
+int pi_status_capeff_parse(const char *buf, size_t len, uint64_t *ret)
+{
+	const char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		size_t ll;
+		const char *line = p;
+		char tmp[40];
+
+		p = next_line(p, end, &ll);
+		if (ll <= 7 || memcmp(line, "CapEff:", 7) || ll - 7 >= sizeof(tmp))
+			continue;
+		memcpy(tmp, line + 7, ll - 7);
+		tmp[ll - 7] = '\0';
+		{
+			char *s = tmp;
+
+			while (*s == ' ' || *s == '\t')
+				s++;
+			return pi_parse_u64(s, 16, ret);
+		}
+	}
+	return -ENOENT;
+}
+
+#define PI_CAP_IPC_LOCK 14
+
 int pi_accounting_read(pid_t pid, uint64_t pinned_found, struct pi_accounting *ret)
 {
 	struct pi_accounting a = { .pid = pid, .pinned_found = pinned_found };
@@ -147,6 +174,17 @@ int pi_accounting_read(pid_t pid, uint64_t pinned_found, struct pi_accounting *r
 	a.has_vmlck = st.has_vmlck;
 	a.vmpin_kib = st.vmpin_kib;
 	a.vmlck_kib = st.vmlck_kib;
+	{
+		_cleanup_free_ char *buf = NULL;
+		size_t len;
+		uint64_t cap;
+
+		if (pi_root_readf(&buf, &len, "proc/%d/status", (int)pid) == 0 &&
+		    pi_status_capeff_parse(buf, len, &cap) == 0) {
+			a.cap_known = true;
+			a.cap_ipc_lock = cap & (1ULL << PI_CAP_IPC_LOCK);
+		}
+	}
 	(void)pi_limits_read(pid, &a.memlock);
 	(void)pi_cgroup_read(pid, a.cgroup, sizeof(a.cgroup));
 	pi_accounting_compute(&a);

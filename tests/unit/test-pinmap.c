@@ -125,6 +125,14 @@ int main(void)
 	ok(ac.headroom_known && ac.headroom_kib == 1024 - 400, "headroom = limit - max(VmPin, VmLck)");
 	is_int(ac.vmpin_delta_kib, 64 - 320, "found - VmPin");
 	ok(pi_accounting_low_headroom(&ac, 1000) && !pi_accounting_low_headroom(&ac, 100), "low headroom threshold");
+	ac.cap_ipc_lock = true;
+	ok(!pi_accounting_low_headroom(&ac, 1000), "CAP_IPC_LOCK: the limit does not bind");
+	ac.cap_ipc_lock = false;
+	uint64_t cap;
+	const char *stx = "Name:\tx\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n";
+	is_int(pi_status_capeff_parse(stx, strlen(stx), &cap), 0, "CapEff parses");
+	ok(cap == 0x1ffffffffffULL && (cap & (1ULL << 14)), "CapEff value, CAP_IPC_LOCK set");
+	is_int(pi_status_capeff_parse("Name:\tx\n", 8, &cap), -ENOENT, "no CapEff");
 	ac.memlock.soft_unlimited = true;
 	pi_accounting_compute(&ac);
 	ok(!ac.headroom_known, "unlimited: no headroom");

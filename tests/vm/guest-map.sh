@@ -2,12 +2,13 @@
 # Runs in the 6.1 guest (see vm-init): `pininspect --map` (issue 10) with the
 # kpagepin source. pinload A munmaps buffer 0 on SIGUSR1: its 64 pages must
 # show as an orphaned pin attributed to A's io_uring buffer 0. pinload B
-# pins 256 KiB: the memory block of one of its pages must be predicted
-# blocked by pins, and the real offline through
+# pins 32 MiB: the memory blocks (without holes) holding its pages must be
+# predicted blocked by pins, and the real offline through
 # /sys/devices/system/memory/memoryN/state must fail while the pin is held
-# (6.1 retries migrating the pinned page until a signal: we stop it after
-# 5 s); after unregister the block is not blocked by pins, and we report
-# what the real offline does then (other unmovable pages may still block it).
+# (6.1 retries migrating the pinned pages until a signal, sent after 3 s;
+# a block failing at once with EBUSY has other unmovable pages: the next
+# one is tried). After unregister that block is not blocked by pins, and
+# the real offline confirms it (or other unmovable pages block it: said).
 # TAP lines without numbers.
 ok() { if "$@" >/dev/null 2>&1; then echo "ok - $T"; else echo "not ok - $T"; fi; }
 command -v pininspect >/dev/null && command -v pinload >/dev/null || {
@@ -60,47 +61,62 @@ awk -v p="$b" '$8 == "no" && index($9, p "\\x20") == 1 && $6 != "-" { print $6 }
 	sort -rn >/tmp/blocks
 T="B's pinned pages lie in $(wc -l </tmp/blocks) memory blocks"; ok [ -s /tmp/blocks ]
 [ -s /tmp/blocks ] || { sed 's/^/# /' /tmp/m3; kill "$b"; exit 1; }
-# a block without holes, so that the offline is not refused for them (EINVAL)
-blk=""
+# blocks without holes (else the offline is refused outright: EINVAL)
+: >/tmp/cands
 while read -r n cand; do
-	pininspect --map --memory-block "$cand" >/tmp/m4 2>&1
-	grep -q "not System RAM" /tmp/m4 && continue
-	blk=$cand; break
+	pininspect --map --memory-block "$cand" >/tmp/m4.$cand 2>&1
+	grep -q "not System RAM" /tmp/m4.$cand || echo "$cand" >>/tmp/cands
 done </tmp/blocks
-if [ -z "$blk" ]; then
-	blk=$(awk '{ print $2; exit }' /tmp/blocks)
-	pininspect --map --memory-block "$blk" >/tmp/m4 2>&1
-	echo "# every block of B has holes; block $blk"
-fi
-st=/sys/devices/system/memory/memory$blk/state
-T="memory block $blk predicted blocked by pins"; ok grep -q "offlining is BLOCKED by" /tmp/m4
-sed 's/^/# /' /tmp/m4 | tail -n 3
-echo "# block $blk: state $(cat $st), valid_zones $(cat /sys/devices/system/memory/memory$blk/valid_zones 2>/dev/null), removable $(cat /sys/devices/system/memory/memory$blk/removable 2>/dev/null)"
+T="B has pinned pages in a block without holes ($(tr '\n' ' ' </tmp/cands))"; ok [ -s /tmp/cands ]
+[ -s /tmp/cands ] || { kill "$b"; exit 1; }
+for blk in $(cat /tmp/cands); do
+	T="memory block $blk predicted blocked by pins"; ok grep -q "offlining is BLOCKED by" /tmp/m4.$blk
+done
+sed 's/^/# /' /tmp/m4.$(head -n 1 /tmp/cands) | tail -n 3
 # the real offline only inside the guest that vm-init runs (KPP_PROVIDER set)
 if [ -z "${KPP_PROVIDER:-}" ]; then
-	echo "ok - real offline of block $blk # SKIP not in the test guest"
+	echo "ok - real offline # SKIP not in the test guest"
 	kill "$b"; wait "$b" 2>/dev/null
 	exit 0
 fi
-t0=$(cut -d' ' -f1 /proc/uptime)
-timeout 5 sh -c "echo offline > $st" 2>/tmp/off1.err
-rc=$?
-t1=$(cut -d' ' -f1 /proc/uptime)
-T="real offline of block $blk fails while the pin is held (status $rc, state $(cat $st))"
-ok [ $rc != 0 ] && [ "$(cat $st)" = online ]
-echo "# offline while pinned: status $rc after $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s: $(cat /tmp/off1.err)"
-[ "$(cat $st)" = online ] || echo online >$st
+# While pinned: 6.1 retries migrating the pinned pages until the writer gets
+# a signal (we send it after 3 s), unless other unmovable pages make it
+# fail at once with EBUSY. A block of the first kind is the one to confirm.
+blk=""
+for cand in $(cat /tmp/cands); do
+	st=/sys/devices/system/memory/memory$cand/state
+	echo "# block $cand: state $(cat $st), valid_zones $(cat /sys/devices/system/memory/memory$cand/valid_zones 2>/dev/null), removable $(cat /sys/devices/system/memory/memory$cand/removable 2>/dev/null)"
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	timeout 3 sh -c "echo offline > $st" 2>/tmp/off1.err
+	rc=$?
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	secs=$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")
+	echo "# offline of block $cand while pinned: status $rc after $secs s: $(cat /tmp/off1.err)"
+	T="real offline of block $cand fails while the pin is held (state $(cat $st))"
+	ok [ $rc != 0 ] && [ "$(cat $st)" = online ]
+	[ "$(cat $st)" = online ] || echo online >$st
+	if [ $rc = 124 ] || [ $rc = 143 ]; then
+		blk=$cand	# kept retrying: the pins were what blocked it
+		break
+	fi
+done
 usr1 "$b" /tmp/mb.json
 T="B unregistered its buffers"; ok grep -q '"action": "unregister", "ok": true' /tmp/mb.json
+[ -n "$blk" ] || blk=$(head -n 1 /tmp/cands)
+st=/sys/devices/system/memory/memory$blk/state
 pininspect --map --memory-block "$blk" >/tmp/m5 2>&1
 T="after unregister: block $blk not blocked by pins"; ok grep -q "not blocked by pins" /tmp/m5
-sed 's/^/# /' /tmp/m5 | tail -n 3
 timeout 10 sh -c "echo offline > $st" 2>/tmp/off2.err
 rc=$?
 echo "# real offline of block $blk after unregister: status $rc, state $(cat $st) $(cat /tmp/off2.err)"
 if [ "$(cat $st)" = offline ]; then
 	echo online >$st 2>/dev/null
 	echo "# block $blk onlined again: $(cat $st)"
+fi
+if [ $rc = 0 ] && [ "$(cat $st)" = online ]; then
+	echo "ok - the guest confirms the prediction: block $blk offlined once unpinned (and onlined again)"
+else
+	echo "ok - block $blk offline after unregister: other unmovable pages block it (status $rc) # SKIP not confirmable here"
 fi
 kill "$b"; wait "$b" 2>/dev/null
 exit 0
