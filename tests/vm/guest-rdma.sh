@@ -36,7 +36,7 @@ T="rdma link add rxe0 type rxe netdev dummy0"; ok [ -e /sys/class/infiniband/rxe
 rdma-client --no-stdin >/tmp/rc.json 2>/tmp/rc.err &
 rcpid=$!
 i=0
-while [ $i -lt 100 ] && ! grep -q '"pid"' /tmp/rc.json && kill -0 $rcpid 2>/dev/null; do
+while [ $i -lt 300 ] && ! grep -q '"pid"' /tmp/rc.json && kill -0 $rcpid 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done

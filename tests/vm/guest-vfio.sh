@@ -42,7 +42,7 @@ T="edu bound to vfio-pci: /dev/vfio/$group"; ok [ -e "/dev/vfio/$group" ]
 vfio-client "$group" >/tmp/vc.json 2>/tmp/vc.err &
 vcpid=$!
 i=0
-while [ $i -lt 100 ] && ! grep -q '"pid"' /tmp/vc.json && kill -0 $vcpid 2>/dev/null; do
+while [ $i -lt 300 ] && ! grep -q '"pid"' /tmp/vc.json && kill -0 $vcpid 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
