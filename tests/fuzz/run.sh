@@ -53,11 +53,14 @@ have_clang() {
 	return 0
 }
 
-build() {
-	local obj="$FUZZ_OUT/obj" bin="$FUZZ_OUT/bin" s o objs="" t inc toolobjs extra
+# objects of the library (and of the tool, for targets that include one of
+# its files) with coverage and sanitizers; sets OBJS, TOOLOBJS (empty when
+# a tool source does not build: only the targets needing it fail)
+build_objs() {
+	local obj="$FUZZ_OUT/obj" s o inc
 	[ -f "$top_builddir/config.h" ] || { echo "no $top_builddir/config.h: run configure first" >&2; return 1; }
-	mkdir -p "$obj" "$bin" || return 1
-	# the library with coverage and sanitizers, as the targets link it
+	mkdir -p "$obj" "$FUZZ_OUT/bin" || return 1
+	OBJS=""
 	for s in $LIBSRC; do
 		o="$obj/$(echo "$s" | tr / _).o"
 		if [ ! -f "$o" ] || [ "$top_srcdir/$s" -nt "$o" ] || [ "$top_builddir/config.h" -nt "$o" ] ||
@@ -70,26 +73,40 @@ build() {
 			"$CLANG" $CFLAGS_F $(pkgvar CFLAGS) -fsanitize=fuzzer-no-link $inc \
 				-c "$top_srcdir/$s" -o "$o" || return 1
 		fi
-		objs="$objs $o"
+		OBJS="$OBJS $o"
 	done
-	# the tool's own sources, for targets that include one of them (savefile:
-	# src/watch.c); main() renamed so libFuzzer's is used
-	toolobjs=""
+	# main() renamed so libFuzzer's is used
+	TOOLOBJS=""
 	for s in $TOOLSRC; do
 		o="$obj/$(echo "$s" | tr / _).o"
 		if [ ! -f "$o" ] || [ "$top_srcdir/$s" -nt "$o" ] || [ "$here/run.sh" -nt "$o" ] ||
 		   [ -n "$(find "$top_srcdir/include" "$top_srcdir/src" -maxdepth 1 -name '*.h' -newer "$o" 2>/dev/null | head -1)" ]; then
-			"$CLANG" $CFLAGS_F $(pkgvar CFLAGS) -fsanitize=fuzzer-no-link -Dmain=pininspect_main \
-				-include "$top_builddir/config.h" -c "$top_srcdir/$s" -o "$o" || return 1
+			if ! "$CLANG" $CFLAGS_F $(pkgvar CFLAGS) -fsanitize=fuzzer-no-link -Dmain=pininspect_main \
+				-include "$top_builddir/config.h" -c "$top_srcdir/$s" -o "$o"; then
+				TOOLOBJS=""; return 0
+			fi
 		fi
-		toolobjs="$toolobjs $o"
+		TOOLOBJS="$TOOLOBJS $o"
 	done
-	for t in $TARGETS; do
-		extra=""
-		[ "$t" = savefile ] && extra="$toolobjs"
-		"$CLANG" $CFLAGS_F $(pkgvar CFLAGS) -fsanitize=fuzzer -include "$top_builddir/config.h" \
-			"$here/fuzz-$t.c" $objs $extra $(pkgvar LIBS) -o "$bin/fuzz-$t" || return 1
+}
+
+build_target() { # build_target T (after build_objs)
+	local extra=""
+	if [ "$1" = savefile ]; then
+		[ -n "$TOOLOBJS" ] || { echo "the tool's sources do not build" >&2; return 1; }
+		extra="$TOOLOBJS"
+	fi
+	"$CLANG" $CFLAGS_F $(pkgvar CFLAGS) -fsanitize=fuzzer -include "$top_builddir/config.h" \
+		"$here/fuzz-$1.c" $OBJS $extra $(pkgvar LIBS) -o "$FUZZ_OUT/bin/fuzz-$1"
+}
+
+build() {
+	local t rc=0
+	build_objs || return 1
+	for t in ${*:-$TARGETS}; do
+		build_target "$t" || { echo "fuzz-$t: does not build" >&2; rc=1; }
 	done
+	return $rc
 }
 
 # fuzz_one TARGET SECS: 0 clean, else libFuzzer's status; log in $FUZZ_OUT/log/TARGET
@@ -125,24 +142,30 @@ have-clang)
 	have_clang ;;
 build)
 	have_clang >&2 || exit 77
-	build ;;
+	build "$@" ;;
 run|tap)
 	secs="${1:-${FUZZ_SECONDS:-60}}"; [ $# -gt 0 ] && shift
 	targets="${*:-$TARGETS}"
 	if [ "$cmd" = tap ]; then
 		why=$(have_clang) || { echo "1..0 # SKIP $why"; exit 0; }
-		mkdir -p "$FUZZ_OUT" || exit 1
+		mkdir -p "$FUZZ_OUT/log" || exit 1
 		n=$(echo $targets | wc -w)
 		echo "1..$((n * 2 + 1))"
-		if ! build >"$FUZZ_OUT.build.log" 2>&1; then
-			echo "not ok 1 - build the fuzz targets"; sed 's/^/# /' "$FUZZ_OUT.build.log" | tail -30
+		if ! build_objs >"$FUZZ_OUT/build.log" 2>&1; then
+			echo "not ok 1 - build the library for fuzzing"; sed 's/^/# /' "$FUZZ_OUT/build.log" | tail -30
 			exit 1
 		fi
-		echo "ok 1 - build the fuzz targets with $CLANG"
+		echo "ok 1 - build the library for fuzzing with $CLANG"
 		i=1; rc=0
 		for t in $targets; do
 			i=$((i + 1))
-			if replay_one "$t"; then echo "ok $i - $t: seeds and regression inputs replay cleanly"
+			if ! build_target "$t" >"$FUZZ_OUT/log/$t.build" 2>&1; then
+				echo "not ok $i - $t: build"; rc=1
+				tail -20 "$FUZZ_OUT/log/$t.build" | sed 's/^/# /'
+				i=$((i + 1)); echo "not ok $i - $t: not fuzzed (no binary)"
+				continue
+			fi
+			if replay_one "$t"; then echo "ok $i - $t: builds; seeds and regression inputs replay cleanly"
 			else echo "not ok $i - $t: replay of seeds/regressions"; rc=1
 				tail -40 "$FUZZ_OUT/log/$t.replay" | sed 's/^/# /'; fi
 			i=$((i + 1))
@@ -157,7 +180,7 @@ run|tap)
 		exit $rc
 	fi
 	have_clang >&2 || exit 77
-	build || exit 1
+	build $targets || exit 1
 	rc=0
 	for t in $targets; do
 		if fuzz_one "$t" "$secs"; then
@@ -170,7 +193,7 @@ run|tap)
 	exit $rc ;;
 replay)
 	have_clang >&2 || exit 77
-	build || exit 1
+	build "$@" || exit 1
 	rc=0
 	for t in ${*:-$TARGETS}; do
 		replay_one "$t" && echo "fuzz-$t: replay clean" || { echo "fuzz-$t: replay FAILED"; tail -30 "$FUZZ_OUT/log/$t.replay"; rc=1; }
