@@ -417,6 +417,26 @@ int pi_report_begin_proc(struct pi_report *rep, const struct pi_proc *p)
 	return 0;
 }
 
+int pi_report_run(const struct pi_page *first, uint64_t npages, void *userdata)
+{
+	struct pi_report *rep = userdata;
+
+	return pi_runs_add_n(&rep->runs, first, npages);
+}
+
+/* default report: runs (pi_report_run), read sparsely unless FLAGS shows raw entries */
+void pi_report_scan_mode(const struct pi_report *rep, struct pi_scan_ctx *ctx)
+{
+	if (rep->cli->pages)
+		return;
+	ctx->run_fn = pi_report_run;
+	ctx->sparse = true;
+	/* FLAGS shows a run's first page's raw flags, kpageflags included */
+	for (size_t i = 0; i < rep->ncols; i++)
+		if (rep->cols[i] == COL_FLAGS)
+			ctx->sparse = false;
+}
+
 int pi_report_page(const struct pi_page *pg, void *userdata)
 {
 	struct pi_report *rep = userdata;

@@ -358,6 +358,7 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 			pi_warn("pid %d: %u io_uring ring(s) did not list their buffers "
 				"(busy ring or unknown fdinfo format)", (int)p.pid,
 				p.holders.rings_unreadable);
+		pi_report_scan_mode(rep, &ctx);
 		r = pi_report_begin_proc(rep, &p);
 		if (r == 0)
 			r = pi_scan_proc(&p, &ctx, pi_report_page, rep);

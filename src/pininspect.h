@@ -100,6 +100,8 @@ struct pi_report;
 struct pi_report *pi_report_new(const struct pi_cli *cli, const struct pi_sources *src);
 int pi_report_begin_proc(struct pi_report *rep, const struct pi_proc *p);
 int pi_report_page(const struct pi_page *pg, void *report);
+int pi_report_run(const struct pi_page *first, uint64_t npages, void *report);
+void pi_report_scan_mode(const struct pi_report *rep, struct pi_scan_ctx *ctx);
 int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const struct pi_scan_ctx *ctx);
 int pi_report_finish(struct pi_report *rep);
 void pi_report_free(struct pi_report *rep);

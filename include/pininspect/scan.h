@@ -67,19 +67,40 @@ struct pi_proc {
 int pi_proc_open(pid_t pid, struct pi_proc *ret, size_t *ret_bad_line);
 void pi_proc_close(struct pi_proc *p);
 
+typedef int (*pi_page_fn)(const struct pi_page *pg, void *userdata);
+/*
+ * npages pages from first->addr, 4 KiB apart, that share every fact of
+ * *first that verdicts and runs use (verdict, source, pins, pin_exact,
+ * exclusive, mapped_once, present, swapped, kind, holder, huge, and
+ * pfn_known, kpf_known, pin_known). The raw entries (pme, pfn, kpf, pin)
+ * are the first page's: the others' PFNs are not given.
+ */
+typedef int (*pi_run_fn)(const struct pi_page *first, uint64_t npages, void *userdata);
+
 struct pi_scan_ctx {
 	enum pi_source source;		/* the source verdicts come from */
 	struct pi_pinsrc *pinsrc;	/* exact source (bpf, kpagepin) or NULL */
 	struct pi_kpage_file *kpageflags; /* NULL when unavailable */
 	bool anon_only;
 	bool use_pagemap_scan;
+	/*
+	 * Read only what verdicts need (DESIGN section 2, cost model), in
+	 * private anon and file VMAs: kpageflags only in holder ranges and
+	 * only without an exact source (which gives exclusivity itself), so
+	 * elsewhere pages have no kpf and, without an exact source, an
+	 * unknown exclusivity; and for PMD-mapped huge pages (PAGEMAP_SCAN
+	 * PAGE_IS_HUGE) one pagemap and one pin entry per 2 MiB block, which
+	 * its pages inherit (mapped_once, exclusive, pins of the folio).
+	 * false: every entry of every page (--pages, the FLAGS column).
+	 */
+	bool sparse;
+	/* when set, the scan calls it for runs of pages instead of the page callback */
+	pi_run_fn run_fn;
 	/* filled by the scan */
 	bool pfns_hidden;
 	uint64_t pagemap_entries_read;
 	uint64_t pfn_entries_read;
 };
-
-typedef int (*pi_page_fn)(const struct pi_page *pg, void *userdata);
 
 /*
  * Call fn for every present anon page (and every page of a holder range,
@@ -113,7 +134,10 @@ struct pi_runs {
 };
 
 int pi_runs_add(struct pi_runs *runs, const struct pi_page *pg);
+/* npages pages from pg->addr with pg's facts (a pi_run_fn run) */
+int pi_runs_add_n(struct pi_runs *runs, const struct pi_page *pg, uint64_t npages);
 void pi_runs_free(struct pi_runs *runs);
 void pi_summary_add(struct pi_summary *s, const struct pi_page *pg);
+void pi_summary_add_n(struct pi_summary *s, const struct pi_page *pg, uint64_t npages);
 
 #endif

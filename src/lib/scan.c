@@ -75,21 +75,54 @@ void pi_proc_close(struct pi_proc *p)
 	p->pm = NULL;
 }
 
+#define PI_PMD_PAGES	512ULL	/* pages a PMD maps: one folio per PAGE_IS_HUGE block */
+#define NO_SLOT		UINT32_MAX
+
+/*
+ * The bits of each raw entry that decide a page's facts (pi_page_decide,
+ * the huge and kind tests below, and same_facts in verdict.c): pages whose
+ * masked entries, slots and holder are equal share every fact, so the
+ * run callback can take them in one call.
+ */
+#define SIG_PME	(PM_PRESENT | PM_SWAP | PM_FILE | PM_MMAP_EXCLUSIVE)
+#define SIG_KPF	(KPF_BIT(KPF_ANON) | KPF_BIT(KPF_ANON_EXCLUSIVE) | KPF_BIT(KPF_THP) | \
+		 KPF_BIT(KPF_HUGE))
+#define SIG_PIN	((KPP_PINCOUNT_MASK << KPP_PINCOUNT_SHIFT) | KPP_F_MAYBE_PINNED | \
+		 KPP_F_PIN_EXACT | KPP_F_ANON | KPP_F_ANON_EXCLUSIVE | KPP_F_LARGE | \
+		 KPP_F_NOPAGE)
+
 struct chunk {
 	uint64_t pme[PI_CHUNK];
-	uint64_t pfns[PI_CHUNK];
-	uint64_t kpf[PI_CHUNK];
+	uint64_t pfns[PI_CHUNK];	/* PFNs whose pin entries are read */
 	uint64_t pin[PI_CHUNK];
-	size_t slot[PI_CHUNK];	/* page index -> index in pfns[], or SIZE_MAX */
+	uint64_t kpfns[PI_CHUNK];	/* PFNs whose kpageflags are read */
+	uint64_t kpf[PI_CHUNK];
+	uint32_t slot[PI_CHUNK];	/* page -> pfns[], or NO_SLOT: PFN unknown */
+	uint32_t kslot[PI_CHUNK];	/* page -> kpfns[], or NO_SLOT: not read */
 };
 
-static bool vma_overlaps_holder(const struct pi_proc *p, const struct pi_vma *v)
-{
-	for (size_t i = 0; i < p->holders.n; i++)
-		if (p->holders.h[i].start < v->end && v->start < p->holders.h[i].end)
-			return true;
-	return false;
-}
+/* A part of a VMA scanned one way. */
+struct seg {
+	uint64_t start, end;
+	bool huge;	/* PAGE_IS_HUGE: PMD-mapped, one folio per 2 MiB block */
+	bool dense;	/* a holder range: every page, present or not */
+};
+
+struct scan {
+	struct pi_proc *p;
+	struct pi_scan_ctx *ctx;
+	const struct pi_vma *v;
+	pi_page_fn fn;
+	pi_run_fn run_fn;	/* when set, fn is not called */
+	void *ud;
+	struct chunk *c;
+	/* holder lookups: pi_holder_find() is constant below holder_until */
+	const struct pi_holder *holder;
+	uint64_t holder_from, holder_until;
+	/* the pending run (run_fn only) */
+	struct pi_page run;
+	uint64_t run_n, run_sig[3];
+};
 
 static bool vma_wanted(const struct pi_vma *v, bool anon_only)
 {
@@ -100,6 +133,12 @@ static bool vma_wanted(const struct pi_vma *v, bool anon_only)
 	return true;
 }
 
+/* where ctx->sparse may skip entries: private memory, never hugetlb or shmem */
+static bool vma_sparse(const struct pi_scan_ctx *ctx, const struct pi_vma *v)
+{
+	return ctx->sparse && (v->kind == PI_KIND_ANON || v->kind == PI_KIND_FILE);
+}
+
 static enum pi_kind page_kind(const struct pi_vma *v, uint64_t pme)
 {
 	/* bit 61: file page or shared anon; a COW copy in a file mapping is anon */
@@ -108,111 +147,378 @@ static enum pi_kind page_kind(const struct pi_vma *v, uint64_t pme)
 	return v->kind == PI_KIND_ANON ? PI_KIND_SHMEM : v->kind;
 }
 
-static int scan_span(struct pi_proc *p, struct pi_scan_ctx *ctx, const struct pi_vma *v,
-		     uint64_t start, uint64_t end, bool huge, struct chunk *c,
-		     pi_page_fn fn, void *ud)
+static uint64_t page_down(uint64_t a)
 {
+	return a & ~(PI_PAGE - 1);
+}
+
+static uint64_t page_up(uint64_t a)
+{
+	return a > UINT64_MAX - (PI_PAGE - 1) ? page_down(UINT64_MAX) : page_down(a + PI_PAGE - 1);
+}
+
+static const struct pi_holder *holder_at(struct scan *s, uint64_t addr)
+{
+	const struct pi_holder_list *l = &s->p->holders;
+	uint64_t until = UINT64_MAX;
+
+	if (addr >= s->holder_from && addr < s->holder_until)
+		return s->holder;
+	/* the set of holders overlapping a page changes only at their page bounds */
+	for (size_t i = 0; i < l->n; i++) {
+		uint64_t b0 = page_down(l->h[i].start), b1 = page_up(l->h[i].end);
+
+		if (b0 > addr && b0 < until)
+			until = b0;
+		if (b1 > addr && b1 < until)
+			until = b1;
+	}
+	s->holder = pi_holder_find(l, addr);
+	s->holder_from = addr;
+	s->holder_until = until;
+	return s->holder;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+	const struct seg *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int seg_add(struct seg **segs, size_t *n, size_t *cap, struct seg sg)
+{
+	if (sg.start >= sg.end)
+		return 0;
+	if (pi_grow((void **)segs, cap, *n + 1, sizeof(**segs)) < 0)
+		return -ENOMEM;
+	(*segs)[(*n)++] = sg;
+	return 0;
+}
+
+/*
+ * The parts of a VMA to scan: holder ranges whole (their non-present pages
+ * matter), elsewhere only the present or swapped ranges PAGEMAP_SCAN found.
+ * Sorted by address, not overlapping.
+ */
+static int vma_segments(const struct pi_proc *p, const struct pi_vma *v,
+			const struct pi_vrange *r, size_t nr, struct seg **ret, size_t *ret_n)
+{
+	struct seg *hold = NULL, *segs = NULL;
+	size_t nh = 0, caph = 0, n = 0, cap = 0;
+	int e = 0;
+
+	for (size_t i = 0; i < p->holders.n && !e; i++) {
+		uint64_t a = page_down(p->holders.h[i].start), b = page_up(p->holders.h[i].end);
+
+		if (a < v->start)
+			a = v->start;
+		if (b > v->end)
+			b = v->end;
+		e = seg_add(&hold, &nh, &caph, (struct seg){ a, b, false, true });
+	}
+	if (!e && nh > 1) {
+		size_t k = 0;
+
+		qsort(hold, nh, sizeof(*hold), cmp_seg);
+		for (size_t i = 1; i < nh; i++) {
+			if (hold[i].start <= hold[k].end) {
+				if (hold[i].end > hold[k].end)
+					hold[k].end = hold[i].end;
+			} else {
+				hold[++k] = hold[i];
+			}
+		}
+		nh = k + 1;
+	}
+	for (size_t i = 0; i < nh && !e; i++)
+		e = seg_add(&segs, &n, &cap, hold[i]);
+	for (size_t i = 0; i < nr && !e; i++) {
+		uint64_t pos = r[i].start;
+
+		for (size_t j = 0; j < nh && !e && pos < r[i].end; j++) {
+			if (hold[j].end <= pos || hold[j].start >= r[i].end)
+				continue;
+			e = seg_add(&segs, &n, &cap, (struct seg){ pos, hold[j].start, r[i].huge, false });
+			pos = hold[j].end;
+		}
+		if (!e && pos < r[i].end)
+			e = seg_add(&segs, &n, &cap, (struct seg){ pos, r[i].end, r[i].huge, false });
+	}
+	free(hold);
+	if (e) {
+		free(segs);
+		return e;
+	}
+	if (n > 1)
+		qsort(segs, n, sizeof(*segs), cmp_seg);
+	*ret = segs;
+	*ret_n = n;
+	return 0;
+}
+
+/* Facts of page i of the chunk: raw entries in, verdict decided. */
+static void fill_page(struct scan *s, size_t i, uint64_t addr, bool huge,
+		      const struct pi_holder *holder, struct pi_page *pg)
+{
+	const struct chunk *c = s->c;
+	uint64_t e = c->pme[i];
+
+	*pg = (struct pi_page){ .addr = addr, .pme = e, .vma = s->v, .holder = holder };
+	pg->present = !!(e & PM_PRESENT);
+	pg->swapped = !pg->present && (e & PM_SWAP);
+	pg->mapped_once = pg->present && (e & PM_MMAP_EXCLUSIVE);
+	pg->kind = page_kind(s->v, e);
+	pg->huge = huge;
+	if (c->slot[i] != NO_SLOT) {
+		pg->pfn = e & PM_PFN_MASK;
+		pg->pfn_known = true;
+		if (c->kslot[i] != NO_SLOT) {
+			uint64_t k = c->kpf[c->kslot[i]];
+
+			pg->kpf = k;
+			pg->kpf_known = true;
+			if (k & KPF_BIT(KPF_THP))
+				pg->huge = true;
+			/* MFD_HUGETLB memfds look like shmem by name */
+			if (k & KPF_BIT(KPF_HUGE)) {
+				pg->huge = true;
+				pg->kind = PI_KIND_HUGETLB;
+			}
+		}
+		if (s->ctx->pinsrc) {
+			pg->pin = c->pin[c->slot[i]];
+			pg->pin_known = true;
+			if (pg->pin & KPP_F_LARGE)
+				pg->huge = true;
+		}
+	}
+	pi_page_decide(pg, s->ctx->source);
+}
+
+static int run_flush(struct scan *s)
+{
+	int r = 0;
+
+	if (s->run_n)
+		r = s->run_fn(&s->run, s->run_n, s->ud);
+	s->run_n = 0;
+	return r;
+}
+
+/*
+ * Pages [i, i + npages) of the chunk (npages > 1 only for a huge block,
+ * whose subpages inherit entry i) with the given holder: to the run
+ * callback in runs of equal facts, or to the page callback one by one.
+ */
+static int emit(struct scan *s, size_t i, uint64_t addr, uint64_t npages, bool huge,
+		const struct pi_holder *holder)
+{
+	const struct chunk *c = s->c;
+	uint64_t e = c->pme[i];
+	struct pi_page pg;
+	int r;
+
+	if ((e & PM_PRESENT) && !(e & PM_PFN_MASK))
+		s->ctx->pfns_hidden = true;
+	if (s->run_fn) {
+		uint64_t sig[3] = {
+			(e & SIG_PME) | (c->slot[i] != NO_SLOT) | (c->kslot[i] != NO_SLOT) << 1 |
+			(uint64_t)huge << 2,
+			c->kslot[i] != NO_SLOT ? c->kpf[c->kslot[i]] & SIG_KPF : 0,
+			c->slot[i] != NO_SLOT && s->ctx->pinsrc ? c->pin[c->slot[i]] & SIG_PIN : 0,
+		};
+
+		if (s->run_n && s->run.addr + s->run_n * PI_PAGE == addr && s->run.holder == holder &&
+		    !memcmp(sig, s->run_sig, sizeof(sig))) {
+			s->run_n += npages;
+			return 0;
+		}
+		r = run_flush(s);
+		if (r < 0)
+			return r;
+		fill_page(s, i, addr, huge, holder, &s->run);
+		memcpy(s->run_sig, sig, sizeof(sig));
+		s->run_n = npages;
+		return 0;
+	}
+	fill_page(s, i, addr, huge, holder, &pg);
+	for (uint64_t k = 0; k < npages; k++) {
+		if (k) {
+			/* a subpage of the block: the head's facts, its own address and PFN */
+			pg.addr += PI_PAGE;
+			if (pg.pfn_known) {
+				pg.pfn++;
+				pg.pme = (pg.pme & ~PM_PFN_MASK) | (pg.pfn & PM_PFN_MASK);
+			}
+			pg.pin &= ~KPP_F_HEAD;
+			if (pg.kpf_known && (pg.kpf & KPF_BIT(KPF_COMPOUND_HEAD)))
+				pg.kpf = (pg.kpf & ~KPF_BIT(KPF_COMPOUND_HEAD)) |
+					 KPF_BIT(KPF_COMPOUND_TAIL);
+		}
+		r = s->fn(&pg, s->ud);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* read the PFN-indexed entries the chunk's slots ask for */
+static int read_entries(struct scan *s, size_t npfn, size_t nkpf)
+{
+	struct chunk *c = s->c;
+	int r;
+
+	if (nkpf) {
+		r = pi_kpage_read(s->ctx->kpageflags, c->kpfns, nkpf, c->kpf, NULL);
+		if (r < 0)
+			return r;
+		s->ctx->pfn_entries_read += nkpf;
+	}
+	if (npfn && s->ctx->pinsrc) {
+		r = pi_pinsrc_read(s->ctx->pinsrc, c->pfns, npfn, c->pin);
+		if (r < 0)
+			return r;
+		s->ctx->pfn_entries_read += npfn;
+	}
+	return 0;
+}
+
+/* a page of the chunk that the scan reports: present (and anon if asked), or in a holder */
+static bool page_wanted(const struct scan *s, uint64_t e, bool in_holder)
+{
+	if (e & PM_PRESENT)
+		return !s->ctx->anon_only || !(e & PM_FILE);
+	return in_holder;
+}
+
+/*
+ * PAGE_IS_HUGE, sparse: one pagemap entry, one pin entry per PMD block;
+ * the block's other pages inherit them (DESIGN section 2, cost model).
+ */
+static int scan_huge(struct scan *s, uint64_t start, uint64_t end)
+{
+	struct chunk *c = s->c;
+	const uint64_t pmd = PI_PMD_PAGES * PI_PAGE;
 	uint64_t addr = start;
 	int r;
 
 	while (addr < end) {
-		size_t n = (size_t)((end - addr) / PI_PAGE), npfn = 0;
+		uint64_t blk[PI_CHUNK > 4096 ? 4096 : PI_CHUNK];
+		size_t nb = 0, npfn = 0;
+
+		for (uint64_t a = addr; a < end && nb < ARRAY_SIZE(blk); nb++) {
+			uint64_t next = (a & ~(pmd - 1)) + pmd;
+			ssize_t got = pi_pagemap_read(s->p->pm, a, 1, &c->pme[nb]);
+
+			if (got < 0)
+				return (int)got;
+			if (got < 1)
+				return -ENODATA;
+			s->ctx->pagemap_entries_read++;
+			blk[nb] = a;
+			c->slot[nb] = c->kslot[nb] = NO_SLOT;
+			if (page_wanted(s, c->pme[nb], false) && (c->pme[nb] & PM_PRESENT) &&
+			    (c->pme[nb] & PM_PFN_MASK)) {
+				c->slot[nb] = (uint32_t)npfn;
+				c->pfns[npfn++] = c->pme[nb] & PM_PFN_MASK;
+			}
+			a = next < end ? next : end;
+		}
+		r = read_entries(s, npfn, 0);
+		if (r < 0)
+			return r;
+		for (size_t b = 0; b < nb; b++) {
+			uint64_t a = blk[b], next = (a & ~(pmd - 1)) + pmd;
+
+			if (next > end)
+				next = end;
+			if (!page_wanted(s, c->pme[b], false))
+				continue;
+			r = emit(s, b, a, (next - a) / PI_PAGE, true, NULL);
+			if (r < 0)
+				return r;
+		}
+		addr = blk[nb - 1] + pmd;
+		addr &= ~(pmd - 1);
+	}
+	return 0;
+}
+
+static int scan_span(struct scan *s, uint64_t start, uint64_t end, bool huge, bool dense)
+{
+	struct chunk *c = s->c;
+	bool sparse = vma_sparse(s->ctx, s->v);
+	uint64_t addr = start;
+	int r;
+
+	if (huge && sparse && !dense)
+		return scan_huge(s, start, end);
+	while (addr < end) {
+		size_t n = (size_t)((end - addr) / PI_PAGE), npfn = 0, nkpf = 0;
 		ssize_t got;
-		uint64_t head_kpf = 0;
+		uint64_t head_kpf = 0, prev_pfn = 0;
 		bool head_valid = false;
-		uint64_t prev_pfn = 0;
 
 		if (n > PI_CHUNK)
 			n = PI_CHUNK;
-		got = pi_pagemap_read(p->pm, addr, n, c->pme);
+		got = pi_pagemap_read(s->p->pm, addr, n, c->pme);
 		if (got < 0)
 			return (int)got;
 		if ((size_t)got < n)
 			return -ENODATA;
-		ctx->pagemap_entries_read += n;
+		s->ctx->pagemap_entries_read += n;
 
 		for (size_t i = 0; i < n; i++) {
 			uint64_t e = c->pme[i];
-			bool want;
+			bool in_holder = dense && holder_at(s, addr + i * PI_PAGE);
 
-			c->slot[i] = SIZE_MAX;
-			want = (e & PM_PRESENT) &&
-			       (!ctx->anon_only || !(e & PM_FILE));
-			if (want && (e & PM_PFN_MASK)) {
-				c->slot[i] = npfn;
-				c->pfns[npfn++] = e & PM_PFN_MASK;
+			c->slot[i] = c->kslot[i] = NO_SLOT;
+			if (!(e & PM_PRESENT) || !(e & PM_PFN_MASK) || !page_wanted(s, e, in_holder))
+				continue;
+			c->slot[i] = (uint32_t)npfn;
+			c->pfns[npfn++] = e & PM_PFN_MASK;
+			/*
+			 * kpageflags: for exclusivity where no exact source gives it,
+			 * and only where a verdict uses it when sparse
+			 */
+			if (s->ctx->kpageflags && (!sparse || (in_holder && !s->ctx->pinsrc))) {
+				c->kslot[i] = (uint32_t)nkpf;
+				c->kpfns[nkpf++] = e & PM_PFN_MASK;
 			}
 		}
-		if (npfn && ctx->kpageflags) {
-			r = pi_kpage_read(ctx->kpageflags, c->pfns, npfn, c->kpf, NULL);
-			if (r < 0)
-				return r;
-			ctx->pfn_entries_read += npfn;
-		}
-		if (npfn && ctx->pinsrc) {
-			r = pi_pinsrc_read(ctx->pinsrc, c->pfns, npfn, c->pin);
-			if (r < 0)
-				return r;
-			ctx->pfn_entries_read += npfn;
+		r = read_entries(s, npfn, nkpf);
+		if (r < 0)
+			return r;
+
+		/* pages of a THP share the head's facts */
+		for (size_t i = 0; i < n; i++) {
+			uint64_t pfn, k;
+
+			if (c->kslot[i] == NO_SLOT)
+				continue;
+			pfn = c->pme[i] & PM_PFN_MASK;
+			k = c->kpf[c->kslot[i]];
+			if ((k & KPF_BIT(KPF_COMPOUND_TAIL)) && head_valid && pfn == prev_pfn + 1) {
+				uint64_t shared = KPF_BIT(KPF_ANON) | KPF_BIT(KPF_ANON_EXCLUSIVE);
+
+				c->kpf[c->kslot[i]] = (k & ~shared) | (head_kpf & shared);
+			} else if (k & KPF_BIT(KPF_COMPOUND_HEAD)) {
+				head_kpf = k;
+				head_valid = true;
+			} else if (!(k & KPF_BIT(KPF_COMPOUND_TAIL))) {
+				head_valid = false;
+			}
+			prev_pfn = pfn;
 		}
 
 		for (size_t i = 0; i < n; i++) {
-			uint64_t e = c->pme[i], a = addr + i * PI_PAGE;
-			struct pi_page pg = { .addr = a, .pme = e, .vma = v };
+			uint64_t a = addr + i * PI_PAGE;
+			const struct pi_holder *h = dense ? holder_at(s, a) : NULL;
 
-			pg.present = !!(e & PM_PRESENT);
-			pg.swapped = !pg.present && (e & PM_SWAP);
-			pg.holder = pi_holder_find(&p->holders, a);
-			if (pg.present && ctx->anon_only && (e & PM_FILE))
+			if (!page_wanted(s, c->pme[i], h != NULL))
 				continue;
-			/* non-present pages matter only where a holder pinned something */
-			if (!pg.present && !pg.holder)
-				continue;
-			pg.mapped_once = pg.present && (e & PM_MMAP_EXCLUSIVE);
-			pg.kind = page_kind(v, e);
-			pg.huge = huge;
-			if (pg.present && !(e & PM_PFN_MASK))
-				ctx->pfns_hidden = true;
-			if (c->slot[i] != SIZE_MAX) {
-				size_t s = c->slot[i];
-
-				pg.pfn = c->pfns[s];
-				pg.pfn_known = true;
-				if (ctx->kpageflags) {
-					uint64_t k = c->kpf[s];
-
-					/* pages of a THP share the head's facts */
-					if ((k & KPF_BIT(KPF_COMPOUND_TAIL)) && head_valid &&
-					    pg.pfn == prev_pfn + 1) {
-						uint64_t shared = KPF_BIT(KPF_ANON) |
-							KPF_BIT(KPF_ANON_EXCLUSIVE);
-						k = (k & ~shared) | (head_kpf & shared);
-					} else if (k & KPF_BIT(KPF_COMPOUND_HEAD)) {
-						head_kpf = k;
-						head_valid = true;
-					} else if (!(k & KPF_BIT(KPF_COMPOUND_TAIL))) {
-						head_valid = false;
-					}
-					pg.kpf = k;
-					pg.kpf_known = true;
-					if (k & KPF_BIT(KPF_THP))
-						pg.huge = true;
-					/* MFD_HUGETLB memfds look like shmem by name */
-					if (k & KPF_BIT(KPF_HUGE)) {
-						pg.huge = true;
-						pg.kind = PI_KIND_HUGETLB;
-					}
-				}
-				if (ctx->pinsrc) {
-					pg.pin = c->pin[s];
-					pg.pin_known = true;
-					if (pg.pin & KPP_F_LARGE)
-						pg.huge = true;
-				}
-				prev_pfn = pg.pfn;
-			}
-			pi_page_decide(&pg, ctx->source);
-			r = fn(&pg, ud);
+			r = emit(s, i, a, 1, huge, h);
 			if (r < 0)
 				return r;
 		}
@@ -221,7 +527,8 @@ static int scan_span(struct pi_proc *p, struct pi_scan_ctx *ctx, const struct pi
 	return 0;
 }
 
-static int scan_all(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn, void *ud);
+static int scan_all(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn,
+		    pi_run_fn run_fn, void *ud);
 
 /*
  * Holders the kernel does not place: RDMA MRs without an address and the
@@ -293,7 +600,7 @@ static int place_holders(struct pi_proc *p, struct pi_scan_ctx *ctx)
 		return 0;	/* lengths mean nothing without page-level pins */
 	if (!rdma_unplaced(p) && !(p->status.has_vmlck && p->status.vmlck_kib))
 		return 0;
-	r = scan_all(p, ctx, prescan_page, &ps);
+	r = scan_all(p, ctx, prescan_page, NULL, &ps);
 	if (r < 0)
 		goto out;
 	if (rdma_unplaced(p) && ps.nruns) {
@@ -353,42 +660,50 @@ int pi_scan_proc(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn, void
 		if (r < 0)
 			return r;
 	}
-	return scan_all(p, ctx, fn, ud);
+	return scan_all(p, ctx, fn, ctx->run_fn, ud);
 }
 
-static int scan_all(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn, void *ud)
+static int scan_all(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn,
+		    pi_run_fn run_fn, void *ud)
 {
-	struct chunk *c = malloc(sizeof(*c));
+	struct scan s = { .p = p, .ctx = ctx, .fn = fn, .run_fn = run_fn, .ud = ud };
 	int r = 0;
 
-	if (!c)
+	s.c = malloc(sizeof(*s.c));
+	if (!s.c)
 		return -ENOMEM;
 	if (!ctx->use_pagemap_scan)
 		pi_pagemap_disable_scan(p->pm);
 	for (size_t i = 0; i < p->vmas.n && r >= 0; i++) {
 		const struct pi_vma *v = &p->vmas.vmas[i];
 		struct pi_vrange *ranges = NULL;
-		size_t nranges = 0;
+		struct seg *segs = NULL, whole = { v->start, v->end, false, true };
+		size_t nranges = 0, nsegs = 1;
 
 		if (!vma_wanted(v, ctx->anon_only))
 			continue;
-		/* holder ranges need their non-present pages too: read them whole */
-		if (!vma_overlaps_holder(p, v) && pi_pagemap_has_scan(p->pm)) {
+		s.v = v;
+		s.holder_from = s.holder_until = 0;
+		if (pi_pagemap_has_scan(p->pm)) {
 			r = pi_pagemap_scan(p->pm, v->start, v->end, &ranges, &nranges);
-			if (r == -EOPNOTSUPP) {
-				r = 0;
-			} else if (r < 0) {
-				break;
-			} else {
-				for (size_t k = 0; k < nranges && r >= 0; k++)
-					r = scan_span(p, ctx, v, ranges[k].start, ranges[k].end,
-						      ranges[k].huge, c, fn, ud);
+			if (r == 0) {
+				r = vma_segments(p, v, ranges, nranges, &segs, &nsegs);
 				free(ranges);
-				continue;
+			} else if (r == -EOPNOTSUPP) {
+				r = 0;
 			}
+			if (r < 0)
+				break;
 		}
-		r = scan_span(p, ctx, v, v->start, v->end, false, c, fn, ud);
+		for (size_t k = 0; k < nsegs && r >= 0; k++) {
+			const struct seg *sg = segs ? &segs[k] : &whole;
+
+			r = scan_span(&s, sg->start, sg->end, sg->huge, sg->dense);
+		}
+		if (r >= 0 && run_fn)
+			r = run_flush(&s);
+		free(segs);
 	}
-	free(c);
+	free(s.c);
 	return r < 0 ? r : 0;
 }

@@ -60,18 +60,23 @@ void pi_page_decide(struct pi_page *pg, enum pi_source source)
 	pg->verdict = PI_V_UNKNOWN;
 }
 
-void pi_summary_add(struct pi_summary *s, const struct pi_page *pg)
+void pi_summary_add_n(struct pi_summary *s, const struct pi_page *pg, uint64_t npages)
 {
-	s->counts[pg->verdict]++;
-	s->pages++;
+	s->counts[pg->verdict] += npages;
+	s->pages += npages;
 	if (pg->verdict == PI_V_PINNED || pg->verdict == PI_V_MAYBE) {
 		if (pg->exclusive == 0)
-			s->pinned_not_exclusive++;
+			s->pinned_not_exclusive += npages;
 		if (!pg->present)
-			s->pinned_not_present++;
+			s->pinned_not_present += npages;
 	}
 	if (pg->holder && pg->present && pg->verdict == PI_V_NOT)
-		s->holder_pages_not_pinned++;
+		s->holder_pages_not_pinned += npages;
+}
+
+void pi_summary_add(struct pi_summary *s, const struct pi_page *pg)
+{
+	pi_summary_add_n(s, pg, 1);
 }
 
 static bool same_facts(const struct pi_page *a, const struct pi_page *b)
@@ -83,24 +88,29 @@ static bool same_facts(const struct pi_page *a, const struct pi_page *b)
 	       a->kind == b->kind && a->holder == b->holder && a->huge == b->huge;
 }
 
-int pi_runs_add(struct pi_runs *runs, const struct pi_page *pg)
+int pi_runs_add_n(struct pi_runs *runs, const struct pi_page *pg, uint64_t npages)
 {
 	struct pi_run *last = runs->n ? &runs->r[runs->n - 1] : NULL;
 	int r;
 
-	pi_summary_add(&runs->sum, pg);
+	pi_summary_add_n(&runs->sum, pg, npages);
 	if (last && last->end == pg->addr && same_facts(&last->first, pg)) {
-		last->end += 4096;
-		last->pages++;
+		last->end += npages * 4096;
+		last->pages += npages;
 		return 0;
 	}
 	r = pi_grow((void **)&runs->r, &runs->cap, runs->n + 1, sizeof(*runs->r));
 	if (r < 0)
 		return r;
 	runs->r[runs->n++] = (struct pi_run){
-		.start = pg->addr, .end = pg->addr + 4096, .pages = 1, .first = *pg,
+		.start = pg->addr, .end = pg->addr + npages * 4096, .pages = npages, .first = *pg,
 	};
 	return 0;
+}
+
+int pi_runs_add(struct pi_runs *runs, const struct pi_page *pg)
+{
+	return pi_runs_add_n(runs, pg, 1);
 }
 
 void pi_runs_free(struct pi_runs *runs)
