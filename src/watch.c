@@ -41,6 +41,7 @@ struct target {
 	uint64_t scans;
 	uint64_t trans[PI_T__MAX];
 	uint64_t preserved_last;	/* preserved pages at the last scan */
+	uint64_t *ev;			/* per event, seen while this one was watched */
 };
 
 struct watch {
@@ -239,6 +240,10 @@ static void on_event(const struct pi_trace_event *ev, void *userdata)
 	struct watch *w = userdata;
 
 	w->ev_total[ev->idx]++;
+	/* events carry no pid (but NUMA moves): count them for every process watched */
+	for (size_t i = 0; i < w->nt; i++)
+		if (!w->t[i].gone && w->t[i].ev)
+			w->t[i].ev[ev->idx]++;
 	switch (ev->cause) {
 	case PI_CAUSE_MIGRATION:
 		/* mm_migrate_pages names its reason; per-PTE events only say migration */
@@ -515,6 +520,10 @@ static void print_summary(struct watch *w, double secs)
 			jw_u64(j, "scans", t->scans);
 			jw_string_or_null(j, "gone", t->gone);
 			json_counts(j, "transitions", t->trans);
+			jw_object_open(j, "events");
+			for (size_t e = 0; e < nev && t->ev; e++)
+				jw_u64(j, pi_trace_event_name(w->trace, e), t->ev[e]);
+			jw_object_close(j);
 			jw_object_close(j);
 		}
 		jw_array_close(j);
@@ -531,6 +540,7 @@ static void print_summary(struct watch *w, double secs)
 	scols_table_new_column(tb, "COMM", 12, 0);
 	scols_table_new_column(tb, "PINNED", 6, SCOLS_FL_RIGHT);
 	scols_table_new_column(tb, "SCANS", 5, SCOLS_FL_RIGHT);
+	scols_table_new_column(tb, "EVENTS", 6, SCOLS_FL_RIGHT);
 	for (int k = 0; k < PI_T__MAX; k++) {
 		char name[32];
 
@@ -560,6 +570,14 @@ static void print_summary(struct watch *w, double secs)
 		scols_line_set_data(ln, col++, buf);
 		snprintf(buf, sizeof(buf), "%" PRIu64, t->scans);
 		scols_line_set_data(ln, col++, buf);
+		{
+			uint64_t sum = 0;
+
+			for (size_t e = 0; e < nev && t->ev; e++)
+				sum += t->ev[e];
+			snprintf(buf, sizeof(buf), "%" PRIu64, sum);
+			scols_line_set_data(ln, col++, buf);
+		}
 		for (int k = 0; k < PI_T__MAX; k++) {
 			snprintf(buf, sizeof(buf), "%" PRIu64, t->trans[k]);
 			scols_line_set_data(ln, col++, buf);
@@ -603,8 +621,10 @@ static void watch_free(struct watch *w)
 {
 	pi_trace_close(w->trace);
 	w->trace = NULL;
-	for (size_t i = 0; i < w->nt; i++)
+	for (size_t i = 0; i < w->nt; i++) {
 		pi_snapshot_free(&w->t[i].base);
+		free(w->t[i].ev);
+	}
 	free(w->t);
 	free(w->ev_total);
 }
@@ -717,6 +737,13 @@ int pi_watch_run(const struct pi_cli *cli, struct pi_sources *src)
 	if (w.trace)
 		(void)pi_trace_drain(w.trace, UINT32_MAX, on_event, &w, &w.ev_lost);
 	memset(w.ev_total, 0, (pi_trace_nevents(w.trace) + 1) * sizeof(*w.ev_total));
+	for (size_t i = 0; i < w.nt; i++) {
+		w.t[i].ev = calloc(pi_trace_nevents(w.trace) + 1, sizeof(*w.t[i].ev));
+		if (!w.t[i].ev) {
+			rc = PI_EXIT_TROUBLE;
+			goto out;
+		}
+	}
 	w.ev_lost = 0;
 	w.ncauses = 0;
 	w.migration_seen = w.migration_reason = false;
@@ -777,6 +804,9 @@ int pi_watch_run(const struct pi_cli *cli, struct pi_sources *src)
 	}
 	if (w.trace)
 		(void)pi_trace_drain(w.trace, DRAIN_PAGES, on_event, &w, &w.ev_lost);
+	/* a last look, so nothing between the last rescan and the end goes unseen */
+	if (!w.trouble && !ferror(stdout) && !all_gone(&w))
+		rescan_all(&w, true);
 	if (stop_signal && cli->verbose)
 		fprintf(w.human, "stopped by signal %d\n", (int)stop_signal);
 	print_summary(&w, (double)(mono_ms() - start_ms) / 1000.0);
