@@ -54,6 +54,16 @@ struct pi_rdma_mr_list {
 int pi_rdma_mrs_read_netlink(struct pi_rdma_mr_list *ret);
 
 /*
+ * The answer to one RES_MR_GET dump request, as received (netlink
+ * messages, attributes right after each nlmsghdr): MRs appended with dev
+ * and dev_index. 1 once NLMSG_DONE was seen, 0 when more is to come,
+ * -EBADMSG for a malformed attribute, the kernel's -errno for an error
+ * message; nothing is appended on error.
+ */
+int pi_rdma_mr_parse_nlmsgs(const void *buf, size_t len, const char *dev, uint32_t dev_index,
+			    struct pi_rdma_mr_list *l);
+
+/*
  * `rdma resource show mr` text output, one MR per line:
  *   dev rxe0 mrn 3 rkey 0x1a2b lkey 0x1a2b mrlen 262144 pdn 1 pid 200 comm rdma-client
  * optionally with "iova 0x..". Returns MRs added, -EINVAL on garbage.

@@ -145,13 +145,45 @@ static int nl_send(struct nl_sock *s, uint16_t cmd, bool has_dev, uint32_t dev)
 	return 0;
 }
 
-/* Receive one dump; fn gets each message's attributes. */
+/*
+ * One buffer of netlink messages: fn gets each message's attributes.
+ * 1 at NLMSG_DONE, 0 when more is to come, -errno for an error message.
+ * Messages of another sequence number (stale answers) are skipped unless
+ * any_seq.
+ */
+static int nl_parse(const char *buf, size_t left, bool any_seq, uint32_t seq, attr_fn fn,
+		    void *ud)
+{
+	const struct nlmsghdr *nh;
+
+	for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+		int r;
+
+		if (!any_seq && nh->nlmsg_seq != seq)
+			continue;
+		if (nh->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (nh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+				return -EBADMSG;
+			return e->error < 0 ? e->error : 1;
+		}
+		r = attrs_walk((const char *)nh + NLMSG_HDRLEN, nh->nlmsg_len - NLMSG_HDRLEN,
+			       fn, ud);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Receive one dump. */
 static int nl_dump(struct nl_sock *s, attr_fn fn, void *ud)
 {
 	for (;;) {
 		ssize_t n = recv(s->fd, s->buf, NL_BUF, 0);
-		const struct nlmsghdr *nh;
-		size_t left;
+		int r;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -160,27 +192,9 @@ static int nl_dump(struct nl_sock *s, attr_fn fn, void *ud)
 		}
 		if (n == 0)
 			return -EBADMSG;
-		left = (size_t)n;
-		for (nh = (const struct nlmsghdr *)s->buf; NLMSG_OK(nh, left);
-		     nh = NLMSG_NEXT(nh, left)) {
-			int r;
-
-			if (nh->nlmsg_seq != s->seq)
-				continue;	/* a stale answer */
-			if (nh->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-				if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-					return -EBADMSG;
-				return e->error ? e->error : 0;
-			}
-			r = attrs_walk((const char *)nh + NLMSG_HDRLEN,
-				       nh->nlmsg_len - NLMSG_HDRLEN, fn, ud);
-			if (r < 0)
-				return r;
-		}
+		r = nl_parse(s->buf, (size_t)n, false, s->seq, fn, ud);
+		if (r != 0)
+			return r < 0 ? r : 0;
 	}
 }
 
@@ -188,9 +202,6 @@ struct devs {
 	uint32_t idx[64];
 	char name[64][64];
 	size_t n;
-	uint32_t cur;
-	char curname[64];
-	bool has_cur;
 };
 
 static int dev_attr(uint16_t type, const void *d, size_t len, void *ud)
@@ -269,6 +280,18 @@ static int mr_top(uint16_t type, const void *d, size_t len, void *ud)
 	if (type == RDMA_NLDEV_ATTR_RES_MR)
 		return attrs_walk(d, len, mr_entry, ud);
 	return 0;
+}
+
+int pi_rdma_mr_parse_nlmsgs(const void *buf, size_t len, const char *dev, uint32_t dev_index,
+			    struct pi_rdma_mr_list *l)
+{
+	struct mr_ctx c = { .l = l, .dev_index = dev_index, .dev = dev };
+	size_t before = l->n;
+	int r = nl_parse(buf, len, true, 0, mr_top, &c);
+
+	if (r < 0)
+		l->n = before;
+	return r;
 }
 
 int pi_rdma_mrs_read_netlink(struct pi_rdma_mr_list *ret)

@@ -1,10 +1,125 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* RDMA MR text parsing, placement by length, and the VFIO (VmLck) class. */
 #include <errno.h>
+#include <stdint.h>
+#include <linux/netlink.h>
+#include <rdma/rdma_netlink.h>
 #include "tap.h"
 #include "pininspect/rdma.h"
 
 #define MB (1ULL << 20)
+
+/* a little netlink writer: messages with (nested) attributes */
+struct nlbuf {
+	_Alignas(4) char b[1024];
+	size_t n, msg, nest[4];
+	int depth;
+};
+
+static void *put(struct nlbuf *w, const void *d, size_t len)
+{
+	void *p = w->b + w->n;
+
+	memcpy(p, d, len);
+	w->n += NLA_ALIGN(len);
+	return p;
+}
+
+static void msg_begin(struct nlbuf *w, uint16_t type)
+{
+	struct nlmsghdr nh = { .nlmsg_type = type, .nlmsg_flags = NLM_F_MULTI, .nlmsg_seq = 7 };
+
+	w->msg = w->n;
+	put(w, &nh, sizeof(nh));
+}
+
+static void msg_end(struct nlbuf *w)
+{
+	((struct nlmsghdr *)(w->b + w->msg))->nlmsg_len = (uint32_t)(w->n - w->msg);
+}
+
+static void attr(struct nlbuf *w, uint16_t type, const void *d, size_t len)
+{
+	struct nlattr a = { .nla_len = (uint16_t)(NLA_HDRLEN + len), .nla_type = type };
+
+	put(w, &a, sizeof(a));
+	if (len)
+		put(w, d, len);
+}
+
+static void u32a(struct nlbuf *w, uint16_t type, uint32_t v) { attr(w, type, &v, 4); }
+static void u64a(struct nlbuf *w, uint16_t type, uint64_t v) { attr(w, type, &v, 8); }
+
+static void nest_begin(struct nlbuf *w, uint16_t type)
+{
+	w->nest[w->depth++] = w->n;
+	attr(w, type | NLA_F_NESTED, NULL, 0);
+}
+
+static void nest_end(struct nlbuf *w)
+{
+	size_t at = w->nest[--w->depth];
+
+	((struct nlattr *)(w->b + at))->nla_len = (uint16_t)(w->n - at);
+}
+
+static void mr_entry(struct nlbuf *w, uint32_t mrn, uint64_t len, uint32_t pid)
+{
+	nest_begin(w, RDMA_NLDEV_ATTR_RES_MR_ENTRY);
+	u32a(w, RDMA_NLDEV_ATTR_RES_RKEY, 0x100 + mrn);
+	u32a(w, RDMA_NLDEV_ATTR_RES_LKEY, 0x200 + mrn);
+	u64a(w, RDMA_NLDEV_ATTR_RES_MRLEN, len);
+	u32a(w, RDMA_NLDEV_ATTR_RES_MRN, mrn);
+	u32a(w, RDMA_NLDEV_ATTR_RES_PDN, 1);
+	u32a(w, RDMA_NLDEV_ATTR_RES_PID, pid);
+	nest_end(w);
+}
+
+static void test_netlink(void)
+{
+	struct pi_rdma_mr_list l = { 0 };
+	struct nlbuf w = { .n = 0 };
+	struct nlmsgerr err = { .error = -EINVAL };
+	uint16_t type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_MR_GET);
+	size_t first;
+
+	msg_begin(&w, type);
+	u32a(&w, RDMA_NLDEV_ATTR_DEV_INDEX, 3);
+	attr(&w, RDMA_NLDEV_ATTR_DEV_NAME, "rxe0", 5);
+	nest_begin(&w, RDMA_NLDEV_ATTR_RES_MR);
+	mr_entry(&w, 0, 262144, 161);
+	mr_entry(&w, 1, 2 * MB, 162);
+	nest_end(&w);
+	msg_end(&w);
+	first = w.n;
+	is_int(pi_rdma_mr_parse_nlmsgs(w.b, w.n, "rxe0", 3, &l), 0, "netlink: a dump part, more to come");
+	is_int(l.n, 2, "netlink: two MRs from nested RES_MR/RES_MR_ENTRY");
+	ok(l.m[1].mrn == 1 && l.m[1].len == 2 * MB && l.m[1].lkey == 0x201 && l.m[1].rkey == 0x101 &&
+	   l.m[1].has_keys && l.m[1].pid == 162 && l.m[1].has_pdn && !l.m[1].has_iova,
+	   "netlink: MR fields");
+	ok(l.m[0].dev_index == 3 && !strcmp(l.m[0].dev, "rxe0"), "netlink: device of the request");
+	pi_rdma_mr_list_free(&l);
+
+	msg_begin(&w, NLMSG_DONE);
+	msg_end(&w);
+	is_int(pi_rdma_mr_parse_nlmsgs(w.b, w.n, "rxe0", 3, &l), 1, "netlink: NLMSG_DONE ends the dump");
+	is_int(l.n, 2, "netlink: MRs before DONE kept");
+	pi_rdma_mr_list_free(&l);
+
+	/* an attribute claiming more than the message holds */
+	((struct nlattr *)(w.b + NLMSG_HDRLEN))->nla_len = 2000;
+	is_int(pi_rdma_mr_parse_nlmsgs(w.b, first, "rxe0", 3, &l), -EBADMSG,
+	       "netlink: oversized attribute rejected");
+	is_int(l.n, 0, "netlink: nothing kept from a bad message");
+
+	w.n = 0;
+	msg_begin(&w, NLMSG_ERROR);
+	put(&w, &err, sizeof(err));
+	msg_end(&w);
+	is_int(pi_rdma_mr_parse_nlmsgs(w.b, w.n, "rxe0", 3, &l), -EINVAL,
+	       "netlink: the kernel's error is returned");
+	pi_rdma_mr_list_free(&l);
+}
 
 int main(void)
 {
@@ -107,5 +222,6 @@ int main(void)
 	ok(vc.vfio && !vc.whole && vc.unexplained_kib == 512, "partly VmPin: vfio, not per page");
 	st.has_vmlck = false;
 	is_int(pi_vfio_classify(&st, 0, 1024, 0, &vc), -ENODATA, "no VmLck: -ENODATA");
+	test_netlink();
 	return tap_done();
 }
