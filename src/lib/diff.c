@@ -182,11 +182,15 @@ static int take_page(const struct pi_page *pg, void *userdata)
 	return pi_snapshot_add(st->ret, &sp);
 }
 
+#define MISSING_BATCH 512
+
 /* Record, from pagemap, the previously pinned addresses the scan did not visit. */
 static int add_missing(struct pi_proc *p, const struct pi_snapshot *prev, struct pi_snapshot *s)
 {
 	struct pi_snapshot extra = { 0 };
-	size_t j = 0;
+	uint64_t pme[MISSING_BATCH];
+	uint64_t batch_start = 0;
+	size_t batch_n = 0, j = 0;
 	int r = 0;
 
 	for (size_t i = 0; i < prev->n && r >= 0; i++) {
@@ -205,14 +209,31 @@ static int add_missing(struct pi_proc *p, const struct pi_snapshot *prev, struct
 		if (!v) {
 			sp.flags |= PI_SP_NO_VMA;
 		} else {
-			uint64_t e = 0;
-			ssize_t got = pi_pagemap_read(p->pm, o->addr, 1, &e);
+			uint64_t e;
 
-			if (got < 0) {
-				r = (int)got;
-				break;
+			/* one pread for a run of addresses (a swapped or unmapped range) */
+			if (!batch_n || o->addr < batch_start ||
+			    o->addr >= batch_start + batch_n * PI_PAGE) {
+				size_t n = (size_t)((v->end - o->addr) / PI_PAGE);
+				ssize_t got;
+
+				if (n > MISSING_BATCH)
+					n = MISSING_BATCH;
+				got = pi_pagemap_read(p->pm, o->addr, n, pme);
+				if (got < 0) {
+					r = (int)got;
+					break;
+				}
+				batch_start = o->addr;
+				batch_n = (size_t)got;
+				if (!batch_n) {
+					/* pagemap ended: the process is going away */
+					pme[0] = 0;
+					batch_n = 1;
+				}
 			}
-			sp.pme = got == 1 ? e : 0;
+			e = pme[(o->addr - batch_start) / PI_PAGE];
+			sp.pme = e;
 			if (e & PM_PRESENT) {
 				sp.flags |= PI_SP_PRESENT;
 				if (e & PM_PFN_MASK) {
