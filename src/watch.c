@@ -30,6 +30,18 @@
 #define DRAIN_PAGES	64
 #define MIN_EVENT_GAP_MS 100
 
+/*
+ * What can bring new pins, cheap to read on every rescan: when none of it
+ * changed, only the pinned addresses are looked at again.
+ */
+struct proc_sig {
+	uint64_t maps, holders, vmpin_kib, vmlck_kib;
+	bool valid;
+};
+
+/* full scans at least every this many rescans, to find pins no counter shows */
+#define FULL_SCAN_EVERY 10
+
 struct target {
 	pid_t pid;
 	uint64_t starttime;
@@ -42,6 +54,9 @@ struct target {
 	uint64_t trans[PI_T__MAX];
 	uint64_t preserved_last;	/* preserved pages at the last scan */
 	uint64_t *ev;			/* per event, seen while this one was watched */
+	struct proc_sig sig;		/* at the last full scan */
+	unsigned int since_full;	/* rescans since then */
+	uint64_t full_scans;
 };
 
 struct watch {
@@ -171,14 +186,55 @@ static const char *proc_open_error(pid_t pid, int r, size_t bad_line)
 	return msg;
 }
 
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *b = data;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static void proc_signature(const struct pi_proc *p, struct proc_sig *sig)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < p->vmas.n; i++) {
+		const struct pi_vma *v = &p->vmas.vmas[i];
+		uint64_t f[3] = { v->start, v->end,
+				  (uint64_t)v->read | (uint64_t)v->write << 1 | (uint64_t)v->kind << 2 };
+
+		h = fnv1a(h, f, sizeof(f));
+	}
+	sig->maps = h;
+	h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < p->holders.n; i++) {
+		const struct pi_holder *ho = &p->holders.h[i];
+		uint64_t f[4] = { ho->start, ho->end, (uint64_t)ho->fd, ho->index };
+
+		h = fnv1a(h, f, sizeof(f));
+	}
+	sig->holders = h;
+	sig->vmpin_kib = p->status.has_vmpin ? p->status.vmpin_kib : UINT64_MAX;
+	sig->vmlck_kib = p->status.has_vmlck ? p->status.vmlck_kib : UINT64_MAX;
+	sig->valid = true;
+}
+
+static bool sig_equal(const struct proc_sig *a, const struct proc_sig *b)
+{
+	return a->valid && b->valid && a->maps == b->maps && a->holders == b->holders &&
+	       a->vmpin_kib == b->vmpin_kib && a->vmlck_kib == b->vmlck_kib;
+}
+
 /*
  * Snapshot one process against prev (NULL for a baseline). Returns 0,
  * 1 when the process is gone (*gone says why), or -errno.
  */
 static int snapshot_proc(const struct watch *w, pid_t pid, bool check_start, uint64_t starttime,
-			 const struct pi_snapshot *prev, struct pi_snapshot *ret, const char **gone,
-			 const char **errmsg)
+			 const struct pi_snapshot *prev, struct target *t, struct pi_snapshot *ret,
+			 const char **gone, const char **errmsg)
 {
+	struct proc_sig sig;
 	struct pi_scan_ctx ctx;
 	struct pi_proc p;
 	size_t bad_line = 0;
@@ -205,7 +261,19 @@ static int snapshot_proc(const struct watch *w, pid_t pid, bool check_start, uin
 		return 1;
 	}
 	scan_ctx_init(w, &ctx);
-	r = pi_snapshot_take(&p, &ctx, prev, ret);
+	proc_signature(&p, &sig);
+	if (t && prev && t->since_full + 1 < FULL_SCAN_EVERY && sig_equal(&sig, &t->sig)) {
+		r = pi_snapshot_take_tracked(&p, &ctx, prev, ret);
+		if (r == 0)
+			t->since_full++;
+	} else {
+		r = pi_snapshot_take(&p, &ctx, prev, ret);
+		if (r == 0 && t) {
+			t->sig = sig;
+			t->since_full = 0;
+			t->full_scans++;
+		}
+	}
 	pi_proc_close(&p);
 	if (r < 0 && (r == -ENODATA || r == -ESRCH || r == -ENOENT || proc_is_dead(pid))) {
 		/* the process went away under the scan */
@@ -360,7 +428,7 @@ static int rescan_target(struct watch *w, struct target *t)
 	const char *gone, *errmsg;
 	int r;
 
-	r = snapshot_proc(w, t->pid, true, t->starttime, &t->base, &now, &gone, &errmsg);
+	r = snapshot_proc(w, t->pid, true, t->starttime, &t->base, t, &now, &gone, &errmsg);
 	if (r == 1) {
 		t->gone = gone;
 		emit_gone(w, t);
@@ -414,9 +482,9 @@ static void rescan_all(struct watch *w, bool periodic)
 			char hm[16];
 
 			time_human(hm, sizeof(hm));
-			fprintf(w->human, "%s pid %d rescan %" PRIu64 " (%s): %zu pinned pages",
+			fprintf(w->human, "%s pid %d rescan %" PRIu64 " (%s, %s): %zu pinned pages",
 				hm, (int)t->pid, t->scans, periodic ? "periodic" : "events",
-				t->base.npinned);
+				t->since_full ? "pinned pages only" : "full", t->base.npinned);
 			for (size_t c = 0; c < ncauses; c++)
 				fprintf(w->human, "%s%s", c ? "," : "; events: ", w->causes[c]);
 			fputc('\n', w->human);
@@ -518,6 +586,7 @@ static void print_summary(struct watch *w, double secs)
 			jw_string(j, "comm", t->comm);
 			jw_u64(j, "pinned_pages", t->watched);
 			jw_u64(j, "scans", t->scans);
+			jw_u64(j, "full_scans", t->full_scans);
 			jw_string_or_null(j, "gone", t->gone);
 			json_counts(j, "transitions", t->trans);
 			jw_object_open(j, "events");
@@ -648,7 +717,7 @@ static int take_baselines(struct watch *w)
 				goto next;
 		t->has_starttime = pi_stat_starttime(t->pid, &st) == 0;
 		t->starttime = st;
-		r = snapshot_proc(w, t->pid, t->has_starttime, st, NULL, &t->base, &gone, &errmsg);
+		r = snapshot_proc(w, t->pid, t->has_starttime, st, NULL, t, &t->base, &gone, &errmsg);
 		if (r == 1) {
 			pi_warn("pid %d: no such process", (int)t->pid);
 			return -ESRCH;
@@ -1472,7 +1541,7 @@ int pi_diff_run(const struct pi_cli *cli, struct pi_sources *src)
 		t->has_starttime = old->has_starttime;
 		snprintf(t->comm, sizeof(t->comm), "%s", old->comm);
 		t->watched = old->npinned;
-		r = snapshot_proc(&w, t->pid, old->has_starttime, old->starttime, old, &now, &gone,
+		r = snapshot_proc(&w, t->pid, old->has_starttime, old->starttime, old, NULL, &now, &gone,
 				  &errmsg);
 		if (r == 1) {
 			/* a reused pid is another process: its pages say nothing */

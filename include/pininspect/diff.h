@@ -88,6 +88,14 @@ void pi_snapshot_sort(struct pi_snapshot *s);
 int pi_snapshot_take(struct pi_proc *p, struct pi_scan_ctx *ctx,
 		     const struct pi_snapshot *prev, struct pi_snapshot *ret);
 
+/*
+ * Like pi_snapshot_take with prev, but only the addresses pinned in prev
+ * are looked at: no new pins are found. Cheap enough for every interval
+ * when most of a large process is not pinned.
+ */
+int pi_snapshot_take_tracked(struct pi_proc *p, struct pi_scan_ctx *ctx,
+			     const struct pi_snapshot *prev, struct pi_snapshot *ret);
+
 /* A run of contiguous pages with the same transition. */
 struct pi_trun {
 	uint64_t start, end, pages;

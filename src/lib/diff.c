@@ -343,6 +343,139 @@ int pi_snapshot_take(struct pi_proc *p, struct pi_scan_ctx *ctx,
 	return 0;
 }
 
+#define TRACK_CHUNK 4096
+
+/*
+ * Look again at the addresses pinned in prev only: pagemap for each run of
+ * them, then the pin (and kpageflags) of the PFNs mapped there now.
+ */
+int pi_snapshot_take_tracked(struct pi_proc *p, struct pi_scan_ctx *ctx,
+			     const struct pi_snapshot *prev, struct pi_snapshot *ret)
+{
+	struct pi_snapshot s = {
+		.pid = p->pid, .starttime = p->starttime, .has_starttime = p->has_starttime,
+		.source = ctx->source,
+	};
+	uint64_t *addr = NULL, *pme = NULL, *pfns = NULL, *pin = NULL, *kpf = NULL;
+	size_t *slot = NULL;
+	size_t i = 0;
+	int r = 0;
+
+	snprintf(s.comm, sizeof(s.comm), "%s", p->status.name);
+	addr = malloc(TRACK_CHUNK * sizeof(*addr));
+	pme = malloc(TRACK_CHUNK * sizeof(*pme));
+	pfns = malloc(TRACK_CHUNK * sizeof(*pfns));
+	pin = malloc(TRACK_CHUNK * sizeof(*pin));
+	kpf = malloc(TRACK_CHUNK * sizeof(*kpf));
+	slot = malloc(TRACK_CHUNK * sizeof(*slot));
+	if (!addr || !pme || !pfns || !pin || !kpf || !slot) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (i < prev->n && r >= 0) {
+		size_t n = 0, npfn = 0;
+
+		/* a chunk of pinned addresses; pagemap is read per contiguous run */
+		for (; i < prev->n && n < TRACK_CHUNK; i++)
+			if (pi_snap_page_pinned(&prev->p[i]))
+				addr[n++] = prev->p[i].addr;
+		for (size_t k = 0; k < n && r >= 0;) {
+			const struct pi_vma *v = pi_vma_find(&p->vmas, addr[k]);
+			size_t run = 1;
+			ssize_t got;
+
+			if (!v) {
+				pme[k++] = 0;
+				continue;
+			}
+			while (k + run < n && addr[k + run] == addr[k] + run * PI_PAGE &&
+			       addr[k + run] < v->end)
+				run++;
+			got = pi_pagemap_read(p->pm, addr[k], run, pme + k);
+			if (got < 0) {
+				r = (int)got;
+				break;
+			}
+			/* a short read: the process is exiting; the rest reads as unmapped */
+			for (size_t m = (size_t)got; m < run; m++)
+				pme[k + m] = 0;
+			k += run;
+		}
+		if (r < 0)
+			break;
+		ctx->pagemap_entries_read += n;
+		for (size_t k = 0; k < n; k++) {
+			slot[k] = SIZE_MAX;
+			if ((pme[k] & PM_PRESENT) && (pme[k] & PM_PFN_MASK)) {
+				slot[k] = npfn;
+				pfns[npfn++] = pme[k] & PM_PFN_MASK;
+			}
+		}
+		if (npfn && ctx->pinsrc) {
+			r = pi_pinsrc_read(ctx->pinsrc, pfns, npfn, pin);
+			if (r < 0)
+				break;
+		}
+		if (npfn && ctx->kpageflags) {
+			r = pi_kpage_read(ctx->kpageflags, pfns, npfn, kpf, NULL);
+			if (r < 0)
+				break;
+		}
+		ctx->pfn_entries_read += npfn;
+		for (size_t k = 0; k < n && r >= 0; k++) {
+			const struct pi_vma *v = pi_vma_find(&p->vmas, addr[k]);
+			struct pi_page pg = { .addr = addr[k], .pme = pme[k], .vma = v };
+			struct pi_snap_page sp;
+
+			pg.present = !!(pme[k] & PM_PRESENT);
+			pg.swapped = !pg.present && (pme[k] & PM_SWAP);
+			pg.mapped_once = pg.present && (pme[k] & PM_MMAP_EXCLUSIVE);
+			pg.holder = v ? pi_holder_find(&p->holders, addr[k]) : NULL;
+			if (pg.present && !(pme[k] & PM_PFN_MASK))
+				ctx->pfns_hidden = true;
+			if (slot[k] != SIZE_MAX) {
+				pg.pfn = pfns[slot[k]];
+				pg.pfn_known = true;
+				if (ctx->pinsrc) {
+					pg.pin = pin[slot[k]];
+					pg.pin_known = true;
+				}
+				if (ctx->kpageflags) {
+					pg.kpf = kpf[slot[k]];
+					pg.kpf_known = true;
+				}
+			}
+			pi_page_decide(&pg, ctx->source);
+			sp_from_page(&sp, &pg);
+			if (!v)
+				sp.flags |= PI_SP_NO_VMA;
+			/* the scan reports non-present pages only inside holder ranges */
+			if (!pg.present && !pg.holder) {
+				sp.verdict = PI_V_UNKNOWN;
+				sp.source = PI_SRC_NONE;
+			}
+			if (sp.verdict != PI_V_PINNED && sp.verdict != PI_V_MAYBE)
+				sp.flags |= PI_SP_TRACKED;
+			r = pi_snapshot_add(&s, &sp);
+		}
+	}
+	if (r == 0 && ctx->pinsrc)
+		r = check_old_pfns(ctx->pinsrc, prev, &s);
+out:
+	free(addr);
+	free(pme);
+	free(pfns);
+	free(pin);
+	free(kpf);
+	free(slot);
+	if (r < 0) {
+		pi_snapshot_free(&s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
 bool pi_pme_is_migration(uint64_t pme, unsigned int nr_swap_devices)
 {
 	unsigned int type = (unsigned int)PM_SWAP_TYPE(pme);
