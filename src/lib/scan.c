@@ -36,7 +36,8 @@ int pi_proc_open(pid_t pid, struct pi_proc *ret, size_t *ret_bad_line)
 			pi_pagemap_close(p.pm);
 			return r;
 		}
-		r = pi_root_is_host() ? pi_pagemap_alive(p.pm) : 1;
+		/* no VMAs (a kernel thread, a zombie): nothing to keep consistent */
+		r = pi_root_is_host() && p.vmas.n ? pi_pagemap_alive(p.pm) : 1;
 		if (r > 0)
 			break;
 		pi_vma_list_free(&p.vmas);
