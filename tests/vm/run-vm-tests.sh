@@ -96,15 +96,27 @@ stale() {
 # 1. Uncompressed ELF vmlinux: qemu boots it through the PVH entry, about
 #    twice as fast as the bzImage under TCG.
 vmlinux=$work/vmlinux-$kver
+# unpack_at MAGIC CMD...: decompress from the first MAGIC in vmlinuz; the
+# decompressor's status is ignored (zstd complains about the trailing
+# bytes), the ELF magic of the result decides.
+unpack_at() {
+	magic=$1
+	shift
+	off=$(LC_ALL=C grep -obUaP "$magic" "$vmlinuz" | head -n 1 | cut -d: -f1)
+	[ -n "$off" ] || return 1
+	tail -c +$((off + 1)) "$vmlinuz" | "$@" >"$vmlinux.tmp" 2>/dev/null
+	[ "$(head -c 4 "$vmlinux.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]
+}
 if stale "$vmlinux" "$vmlinuz"; then
-	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n 1 | cut -d: -f1)
-	if [ -z "$off" ] ||
-	   ! tail -c +$((off + 1)) "$vmlinuz" | xz -dc --single-stream >"$vmlinux.tmp" 2>/dev/null ||
-	   [ "$(head -c 4 "$vmlinux.tmp" | od -An -c | tr -d ' ')" != '177ELF' ]; then
+	# Debian 6.1 compresses with xz, 6.12 with zstd.
+	if unpack_at '\xfd7zXZ\x00' xz -dc --single-stream ||
+	   { command -v zstd >/dev/null &&
+	     unpack_at '\x28\xb5\x2f\xfd' zstd -dcq; }; then
+		mv "$vmlinux.tmp" "$vmlinux"
+	else
 		rm -f "$vmlinux.tmp"
-		skip "cannot extract an xz vmlinux from $vmlinuz"
+		skip "cannot extract an xz or zstd vmlinux from $vmlinuz"
 	fi
-	mv "$vmlinux.tmp" "$vmlinux"
 fi
 
 # 2. The module, built from a copy (the source tree stays clean).
