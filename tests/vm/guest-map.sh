@@ -2,7 +2,7 @@
 # Runs in the 6.1 guest (see vm-init): `pininspect --map` (issue 10) with the
 # kpagepin source. pinload A munmaps buffer 0 on SIGUSR1: its 64 pages must
 # show as an orphaned pin attributed to A's io_uring buffer 0. pinload B
-# pins 32 MiB: the memory blocks (without holes) holding its pages must be
+# pins 256 MiB: the memory blocks (without holes) holding its pages must be
 # predicted blocked by pins, and the real offline through
 # /sys/devices/system/memory/memoryN/state must fail while the pin is held
 # (6.1 retries migrating the pinned pages until a signal, sent after 3 s;
@@ -21,7 +21,7 @@ start() {	# start OUT ARGS...: pid of pinload in $pl
 	out=$1; shift
 	pinload --no-stdin "$@" >"$out" 2>"$out.err" &
 	i=0
-	while [ $i -lt 100 ] && ! grep -q '"pid"' "$out"; do sleep 0.1; i=$((i + 1)); done
+	while [ $i -lt 300 ] && ! grep -q '"pid"' "$out"; do sleep 0.1; i=$((i + 1)); done
 	pl=$(sed -n 's/^{"pid": \([0-9]*\).*/\1/p' "$out")
 }
 usr1() {	# usr1 PID OUT: signal and wait for the event line
@@ -52,7 +52,7 @@ ok [ "$(awk -v p="$a" '$8 == "no" && index($9, p "\\x20") == 1 { n += $3 } END {
 sed 's/^/# /' /tmp/m2 | tail -n 3
 kill "$a"; wait "$a" 2>/dev/null
 
-start /tmp/mb.json --size=64M --buffer=0:32M --on-usr1=unregister --comm=map-block
+start /tmp/mb.json --size=512M --buffer=0:256M --on-usr1=unregister --comm=map-block
 b=$pl
 T="pinload B started"; ok [ -n "$b" ]
 [ -n "$b" ] || { sed 's/^/# /' /tmp/mb.json.err; exit 1; }
