@@ -1143,8 +1143,20 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 		}
 	}
 	if (!src->pinsrc) {
-		pi_warn("--map needs an exact pin source (kpagepin or bpf)%s%s",
-			*src->degraded ? ": " : "", src->degraded);
+		const char *d = src->degraded, *why = strstr(d, "no exact pin source (");
+		const char *end = why ? strstr(why, "): ") : NULL;
+
+		if (!src->pfn_visible)
+			pi_warn("--map needs an exact pin source (kpagepin or bpf), and those need "
+				"CAP_SYS_ADMIN (they are indexed by PFN)");
+		else if (why && end)
+			pi_warn("--map needs an exact pin source (kpagepin or bpf): %.*s",
+				(int)(end - why - 21), why + 21);
+		else if (cli->source_forced)
+			pi_warn("--map needs an exact pin source (kpagepin or bpf), not --source=%s",
+				pi_source_name(cli->source));
+		else
+			pi_warn("--map needs an exact pin source (kpagepin or bpf)");
 		return PI_EXIT_TROUBLE;
 	}
 	/* PIDs filter the runs shown; one that does not exist is trouble (DESIGN section 8) */
