@@ -36,41 +36,72 @@ int pi_utf8_seq_len(const unsigned char *s)
 	return n;
 }
 
+/*
+ * Output goes through the unlocked stdio calls: the writers are
+ * single-threaded, and --pages --json writes a few hundred bytes for
+ * each of millions of pages, so per-byte locking and printf dominate.
+ */
+static void put(FILE *f, const char *s, size_t n)
+{
+	fwrite_unlocked(s, 1, n, f);
+}
+
+static void puts_(FILE *f, const char *s)
+{
+	put(f, s, strlen(s));
+}
+
+/* bytes that go out as they are: printable ASCII but '"' and '\\' */
+static bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void jw_escape(FILE *f, const char *bytes)
 {
 	const unsigned char *s = (const unsigned char *)bytes;
+	char buf[8];
 
 	while (*s) {
-		int n = pi_utf8_seq_len(s);
+		const unsigned char *run = s;
+		int n;
 
+		while (plain(*s))
+			s++;
+		if (s > run)
+			put(f, (const char *)run, (size_t)(s - run));
+		if (!*s)
+			break;
+		n = pi_utf8_seq_len(s);
 		if (n == 0) {
-			fprintf(f, "\\\\x%02x", *s);
+			snprintf(buf, sizeof(buf), "\\\\x%02x", *s);
+			puts_(f, buf);
 			s++;
 			continue;
 		}
 		if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) {
 			/* C1 controls (U+0080-U+009F, e.g. CSI): valid JSON, but escaped
 			 * so a consumer printing the string raw cannot drive a terminal */
-			fprintf(f, "\\u%04x", s[1]);
+			snprintf(buf, sizeof(buf), "\\u%04x", s[1]);
+			puts_(f, buf);
 			s += 2;
 			continue;
 		}
 		if (n > 1) {
-			fwrite(s, 1, (size_t)n, f);
+			put(f, (const char *)s, (size_t)n);
 			s += n;
 			continue;
 		}
 		switch (*s) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\r': fputs("\\r", f); break;
+		case '"': puts_(f, "\\\""); break;
+		case '\\': puts_(f, "\\\\"); break;
+		case '\n': puts_(f, "\\n"); break;
+		case '\t': puts_(f, "\\t"); break;
+		case '\r': puts_(f, "\\r"); break;
 		default:
-			if (*s < 0x20 || *s == 0x7f)
-				fprintf(f, "\\u%04x", *s);
-			else
-				fputc(*s, f);
+			/* control bytes and DEL */
+			snprintf(buf, sizeof(buf), "\\u%04x", *s);
+			puts_(f, buf);
 		}
 		s++;
 	}
@@ -85,32 +116,38 @@ void jw_init(struct jsonwrt *w, FILE *out, bool pretty)
 
 static void indent(struct jsonwrt *w)
 {
+	static const char spaces[] = "\n                                ";
+	size_t n = 1 + 2 * (size_t)w->depth;
+
 	if (!w->pretty)
 		return;
-	fputc('\n', w->out);
-	for (int i = 0; i < w->depth; i++)
-		fputs("  ", w->out);
+	if (n > sizeof(spaces) - 1)
+		n = sizeof(spaces) - 1;
+	put(w->out, spaces, n);
 }
 
 static void key(struct jsonwrt *w, const char *k)
 {
 	if (w->depth > 0 && w->need_comma[w->depth])
-		fputc(',', w->out);
+		putc_unlocked(',', w->out);
 	if (w->depth > 0) {
 		w->need_comma[w->depth] = true;
 		indent(w);
 	}
 	if (k) {
-		fputc('"', w->out);
+		putc_unlocked('"', w->out);
 		jw_escape(w->out, k);
-		fputs(w->pretty ? "\": " : "\":", w->out);
+		if (w->pretty)
+			put(w->out, "\": ", 3);
+		else
+			put(w->out, "\":", 2);
 	}
 }
 
 static void open_(struct jsonwrt *w, const char *k, char c)
 {
 	key(w, k);
-	fputc(c, w->out);
+	putc_unlocked(c, w->out);
 	if (w->depth < JW_MAX_DEPTH - 1)
 		w->depth++;
 	w->need_comma[w->depth] = false;
@@ -124,7 +161,7 @@ static void close_(struct jsonwrt *w, char c)
 		w->depth--;
 	if (had)
 		indent(w);
-	fputc(c, w->out);
+	putc_unlocked(c, w->out);
 }
 
 void jw_object_open(struct jsonwrt *w, const char *k) { open_(w, k, '{'); }
@@ -135,9 +172,9 @@ void jw_array_close(struct jsonwrt *w) { close_(w, ']'); }
 void jw_string(struct jsonwrt *w, const char *k, const char *bytes)
 {
 	key(w, k);
-	fputc('"', w->out);
+	putc_unlocked('"', w->out);
 	jw_escape(w->out, bytes);
-	fputc('"', w->out);
+	putc_unlocked('"', w->out);
 }
 
 void jw_string_or_null(struct jsonwrt *w, const char *k, const char *bytes)
@@ -148,22 +185,49 @@ void jw_string_or_null(struct jsonwrt *w, const char *k, const char *bytes)
 		jw_null(w, k);
 }
 
+/* digits of v in base 10 or 16, right-aligned in buf; returns the first */
+static char *digits(uint64_t v, unsigned int base, char *end)
+{
+	char *p = end;
+
+	do {
+		*--p = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	return p;
+}
+
 void jw_hex(struct jsonwrt *w, const char *k, uint64_t v)
 {
+	char buf[24], *end = buf + sizeof(buf) - 1, *p;
+
 	key(w, k);
-	fprintf(w->out, "\"0x%" PRIx64 "\"", v);
+	*end = '"';
+	p = digits(v, 16, end);
+	*--p = 'x';
+	*--p = '0';
+	*--p = '"';
+	put(w->out, p, (size_t)(end + 1 - p));
 }
 
 void jw_u64(struct jsonwrt *w, const char *k, uint64_t v)
 {
+	char buf[24], *end = buf + sizeof(buf), *p;
+
 	key(w, k);
-	fprintf(w->out, "%" PRIu64, v);
+	p = digits(v, 10, end);
+	put(w->out, p, (size_t)(end - p));
 }
 
 void jw_i64(struct jsonwrt *w, const char *k, int64_t v)
 {
+	char buf[24], *end = buf + sizeof(buf), *p;
+
 	key(w, k);
-	fprintf(w->out, "%" PRId64, v);
+	p = digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, end);
+	if (v < 0)
+		*--p = '-';
+	put(w->out, p, (size_t)(end - p));
 }
 
 void jw_double(struct jsonwrt *w, const char *k, double v)
@@ -175,13 +239,16 @@ void jw_double(struct jsonwrt *w, const char *k, double v)
 void jw_bool(struct jsonwrt *w, const char *k, bool v)
 {
 	key(w, k);
-	fputs(v ? "true" : "false", w->out);
+	if (v)
+		put(w->out, "true", 4);
+	else
+		put(w->out, "false", 5);
 }
 
 void jw_null(struct jsonwrt *w, const char *k)
 {
 	key(w, k);
-	fputs("null", w->out);
+	put(w->out, "null", 4);
 }
 
 void jw_end(struct jsonwrt *w)

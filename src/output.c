@@ -57,6 +57,31 @@ static const int default_page_cols[] = {
 	COL_ONCE, COL_FLAGS, COL_MAPPING, COL_HOLDER,
 };
 
+/*
+ * --pages --json: after "pfn", a page object depends only on these facts.
+ * Pages mostly repeat a few combinations, so the text is rendered once
+ * per combination and copied after that.
+ */
+struct page_key {
+	const struct pi_vma *vma;
+	const struct pi_holder *holder;
+	uint64_t pme_flags;
+	uint64_t kpf;
+	int64_t pins;
+	int verdict, source, kind;
+	int exclusive;
+	bool pin_exact, mapped_once, present, swapped, kpf_known;
+};
+
+#define PAGE_CACHE	16
+
+struct page_text {
+	struct page_key key;
+	char *text;
+	size_t len;
+	struct jsonwrt after;	/* the writer's state after the text */
+};
+
 struct pi_report {
 	const struct pi_cli *cli;
 	const struct pi_sources *src;
@@ -70,6 +95,8 @@ struct pi_report {
 	struct libscols_table *tb;	/* --pages table */
 	const struct pi_proc *proc;
 	int err;
+	struct page_text cache[PAGE_CACHE];
+	size_t cache_next;
 };
 
 void pi_warn(const char *fmt, ...)
@@ -389,11 +416,21 @@ static void json_summary(struct jsonwrt *w, const struct pi_proc *p, const struc
 	jw_object_close(w);
 }
 
+static void page_cache_clear(struct pi_report *rep)
+{
+	for (size_t i = 0; i < PAGE_CACHE; i++) {
+		free(rep->cache[i].text);
+		rep->cache[i].text = NULL;
+	}
+	rep->cache_next = 0;
+}
+
 int pi_report_begin_proc(struct pi_report *rep, const struct pi_proc *p)
 {
 	struct jsonwrt *w = &rep->jw;
 
 	rep->proc = p;
+	page_cache_clear(rep);	/* keys hold VMA and holder pointers of the last process */
 	memset(&rep->sum, 0, sizeof(rep->sum));
 	pi_runs_free(&rep->runs);
 	if (rep->cli->json) {
@@ -414,6 +451,74 @@ int pi_report_begin_proc(struct pi_report *rep, const struct pi_proc *p)
 		if (!rep->tb)
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* a page object from "verdict" to its closing brace */
+static int json_page_rest(struct pi_report *rep, const struct pi_page *pg)
+{
+	struct jsonwrt *w = &rep->jw, tmp;
+	struct page_key k;
+	struct page_text *t;
+	char flags[512], *p, *save = NULL, *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	memset(&k, 0, sizeof(k));	/* padding too: keys are compared with memcmp */
+	k.vma = pg->vma;
+	k.holder = pg->holder;
+	k.pme_flags = pg->pme & (PM_PRESENT | PM_SWAP | PM_FILE | PM_MMAP_EXCLUSIVE |
+				 PM_SOFT_DIRTY | PM_UFFD_WP | PM_GUARD_REGION);
+	k.kpf_known = pg->kpf_known;
+	k.kpf = pg->kpf_known ? pg->kpf : 0;
+	k.pins = pg->pins;
+	k.verdict = pg->verdict;
+	k.source = pg->source;
+	k.kind = pg->kind;
+	k.exclusive = pg->exclusive;
+	k.pin_exact = pg->pin_exact;
+	k.mapped_once = pg->mapped_once;
+	k.present = pg->present;
+	k.swapped = pg->swapped;
+	for (size_t i = 0; i < PAGE_CACHE; i++) {
+		t = &rep->cache[i];
+		if (t->text && !memcmp(&t->key, &k, sizeof(k))) {
+			FILE *out = w->out;
+
+			fwrite_unlocked(t->text, 1, t->len, out);
+			*w = t->after;
+			w->out = out;
+			return 0;
+		}
+	}
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	tmp = *w;
+	tmp.out = f;
+	json_verdict_fields(&tmp, pg);
+	page_flags(pg, flags, sizeof(flags));
+	jw_array_open(&tmp, "flags");
+	for (p = strtok_r(flags, ",", &save); p; p = strtok_r(NULL, ",", &save))
+		jw_string(&tmp, NULL, p);
+	jw_array_close(&tmp);
+	jw_object_close(&tmp);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	tmp.out = w->out;
+	fwrite_unlocked(buf, 1, len, w->out);
+	*w = tmp;
+
+	t = &rep->cache[rep->cache_next];
+	rep->cache_next = (rep->cache_next + 1) % PAGE_CACHE;
+	free(t->text);
+	t->key = k;
+	t->text = buf;
+	t->len = len;
+	t->after = tmp;
 	return 0;
 }
 
@@ -447,8 +552,6 @@ int pi_report_page(const struct pi_page *pg, void *userdata)
 	pi_summary_add(&rep->sum, pg);
 	if (rep->cli->json) {
 		struct jsonwrt *w = &rep->jw;
-		char flags[512];
-		char *p, *save = NULL;
 
 		jw_object_open(w, NULL);
 		jw_hex(w, "addr", pg->addr);
@@ -456,13 +559,7 @@ int pi_report_page(const struct pi_page *pg, void *userdata)
 			jw_u64(w, "pfn", pg->pfn);
 		else
 			jw_null(w, "pfn");
-		json_verdict_fields(w, pg);
-		page_flags(pg, flags, sizeof(flags));
-		jw_array_open(w, "flags");
-		for (p = strtok_r(flags, ",", &save); p; p = strtok_r(NULL, ",", &save))
-			jw_string(w, NULL, p);
-		jw_array_close(w);
-		jw_object_close(w);
+		return json_page_rest(rep, pg);
 	} else {
 		struct libscols_line *ln = scols_table_new_line(rep->tb, NULL);
 
@@ -688,6 +785,7 @@ void pi_report_free(struct pi_report *rep)
 	if (!rep)
 		return;
 	pi_runs_free(&rep->runs);
+	page_cache_clear(rep);
 	if (rep->tb)
 		scols_unref_table(rep->tb);
 	free(rep);

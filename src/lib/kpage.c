@@ -79,15 +79,6 @@ void pi_le64_decode(const unsigned char *buf, size_t n, uint64_t *out)
 	}
 }
 
-static const uint64_t *sort_keys;
-
-static int cmp_idx(const void *a, const void *b)
-{
-	uint64_t x = sort_keys[*(const size_t *)a], y = sort_keys[*(const size_t *)b];
-
-	return x < y ? -1 : x > y;
-}
-
 /* read entries [first, first + count) into f->buf; returns entries read */
 static ssize_t read_span(struct pi_kpage_file *f, uint64_t first, size_t count)
 {
@@ -113,25 +104,129 @@ static ssize_t read_span(struct pi_kpage_file *f, uint64_t first, size_t count)
 	return (ssize_t)(got / 8);
 }
 
+struct pfn_idx {
+	uint64_t pfn;
+	size_t idx;
+};
+
+static int cmp_pfn_idx(const void *a, const void *b)
+{
+	const struct pfn_idx *x = a, *y = b;
+
+	if (x->pfn != y->pfn)
+		return x->pfn < y->pfn ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* PFNs too far apart to pack with their index (garbage entries): qsort */
+static int sort_order_wide(const uint64_t *pfns, size_t n, size_t *order)
+{
+	struct pfn_idx *v = malloc(n * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct pfn_idx){ pfns[i], i };
+	qsort(v, n, sizeof(*v), cmp_pfn_idx);
+	for (size_t i = 0; i < n; i++)
+		order[i] = v[i].idx;
+	free(v);
+	return 0;
+}
+
+/*
+ * order[] = indices of pfns[] by ascending PFN. Keys (pfn - min) << ibits
+ * | index, LSD radix sort, 11 bits a pass over the bits in use: PFNs of a
+ * chunk of 4k pages are scattered over memory, and qsort with an indirect
+ * compare cost more than the reads it merges.
+ */
+#define RADIX_BITS	11
+#define RADIX		(1U << RADIX_BITS)
+
+static int sort_order(const uint64_t *pfns, size_t n, size_t *order)
+{
+	uint64_t min = UINT64_MAX, max = 0, top = 0, imask, *keys, *tmp;
+	unsigned int ibits = 0, bits = 0;
+	uint32_t *count;
+	bool sorted = true;
+
+	for (size_t i = 0; i < n; i++) {
+		if (pfns[i] < min)
+			min = pfns[i];
+		if (pfns[i] > max)
+			max = pfns[i];
+		if (i && pfns[i] < pfns[i - 1])
+			sorted = false;
+	}
+	if (sorted) {
+		for (size_t i = 0; i < n; i++)
+			order[i] = i;
+		return 0;
+	}
+	while (((uint64_t)1 << ibits) < n)
+		ibits++;
+	if ((max - min) > (UINT64_MAX >> ibits))
+		return sort_order_wide(pfns, n, order);
+	imask = ((uint64_t)1 << ibits) - 1;
+	keys = malloc(n * sizeof(*keys));
+	tmp = malloc(n * sizeof(*tmp));
+	count = malloc(RADIX * sizeof(*count));
+	if (!keys || !tmp || !count) {
+		free(keys);
+		free(tmp);
+		free(count);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = (pfns[i] - min) << ibits | i;
+		top |= keys[i];
+	}
+	while (bits < 64 && (top >> bits))
+		bits++;
+	for (unsigned int shift = 0; shift < bits; shift += RADIX_BITS) {
+		uint32_t sum = 0;
+
+		memset(count, 0, RADIX * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[(keys[i] >> shift) & (RADIX - 1)]++;
+		for (size_t d = 0; d < RADIX; d++) {
+			uint32_t c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(keys[i] >> shift) & (RADIX - 1)]++] = keys[i];
+		memcpy(keys, tmp, n * sizeof(*keys));
+	}
+	for (size_t i = 0; i < n; i++)
+		order[i] = (size_t)(keys[i] & imask);
+	free(keys);
+	free(tmp);
+	free(count);
+	return 0;
+}
+
 int pi_kpage_read(struct pi_kpage_file *f, const uint64_t *pfns, size_t n,
 		  uint64_t *out, size_t *ret_missing)
 {
 	size_t *idx, missing = 0, i = 0;
+	int r;
 
-	if (!n) {
-		if (ret_missing)
-			*ret_missing = 0;
+	if (ret_missing)
+		*ret_missing = 0;
+	if (!n)
 		return 0;
-	}
+	if (n > UINT32_MAX)
+		return -E2BIG;
 	idx = malloc(n * sizeof(*idx));
 	if (!idx)
 		return -ENOMEM;
-	for (size_t k = 0; k < n; k++)
-		idx[k] = k;
-	/* single-threaded library: a static key pointer is safe for qsort */
-	sort_keys = pfns;
-	qsort(idx, n, sizeof(*idx), cmp_idx);
-	sort_keys = NULL;
+	r = sort_order(pfns, n, idx);
+	if (r < 0) {
+		free(idx);
+		return r;
+	}
 
 	while (i < n) {
 		uint64_t first = pfns[idx[i]], last = first;

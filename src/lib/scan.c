@@ -122,7 +122,7 @@ struct scan {
 	uint64_t holder_from, holder_until;
 	/* the pending run (run_fn only) */
 	struct pi_page run;
-	uint64_t run_n, run_sig[3];
+	uint64_t run_n, run_end, run_sig[3];
 };
 
 static bool vma_wanted(const struct pi_vma *v, bool anon_only)
@@ -312,37 +312,54 @@ static int run_flush(struct scan *s)
  * whose subpages inherit entry i) with the given holder: to the run
  * callback in runs of equal facts, or to the page callback one by one.
  */
-static int emit(struct scan *s, size_t i, uint64_t addr, uint64_t npages, bool huge,
-		const struct pi_holder *holder)
+static int run_start(struct scan *s, size_t i, uint64_t addr, uint64_t npages, bool huge,
+		     const struct pi_holder *holder, const uint64_t sig[3])
+{
+	int r = run_flush(s);
+
+	if (r < 0)
+		return r;
+	fill_page(s, i, addr, huge, holder, &s->run);
+	memcpy(s->run_sig, sig, sizeof(s->run_sig));
+	s->run_n = npages;
+	s->run_end = addr + npages * PI_PAGE;
+	return 0;
+}
+
+static int emit_pages(struct scan *s, size_t i, uint64_t addr, uint64_t npages, bool huge,
+		      const struct pi_holder *holder);
+
+static inline __attribute__((always_inline))
+int emit(struct scan *s, size_t i, uint64_t addr, uint64_t npages, bool huge,
+	 const struct pi_holder *holder)
 {
 	const struct chunk *c = s->c;
-	uint64_t e = c->pme[i];
-	struct pi_page pg;
-	int r;
+	uint64_t e = c->pme[i], sig[3];
+	uint32_t slot = c->slot[i], kslot = c->kslot[i];
 
 	if ((e & PM_PRESENT) && !(e & PM_PFN_MASK))
 		s->ctx->pfns_hidden = true;
-	if (s->run_fn) {
-		uint64_t sig[3] = {
-			(e & SIG_PME) | (c->slot[i] != NO_SLOT) | (c->kslot[i] != NO_SLOT) << 1 |
-			(uint64_t)huge << 2,
-			c->kslot[i] != NO_SLOT ? c->kpf[c->kslot[i]] & SIG_KPF : 0,
-			c->slot[i] != NO_SLOT && s->ctx->pinsrc ? c->pin[c->slot[i]] & SIG_PIN : 0,
-		};
-
-		if (s->run_n && s->run.addr + s->run_n * PI_PAGE == addr && s->run.holder == holder &&
-		    !memcmp(sig, s->run_sig, sizeof(sig))) {
-			s->run_n += npages;
-			return 0;
-		}
-		r = run_flush(s);
-		if (r < 0)
-			return r;
-		fill_page(s, i, addr, huge, holder, &s->run);
-		memcpy(s->run_sig, sig, sizeof(sig));
-		s->run_n = npages;
+	if (!s->run_fn)
+		return emit_pages(s, i, addr, npages, huge, holder);
+	sig[0] = (e & SIG_PME) | (slot != NO_SLOT) | (uint64_t)(kslot != NO_SLOT) << 1 |
+		 (uint64_t)huge << 2;
+	sig[1] = kslot != NO_SLOT ? c->kpf[kslot] & SIG_KPF : 0;
+	sig[2] = slot != NO_SLOT && s->ctx->pinsrc ? c->pin[slot] & SIG_PIN : 0;
+	if (s->run_n && s->run_end == addr && s->run.holder == holder && sig[0] == s->run_sig[0] &&
+	    sig[1] == s->run_sig[1] && sig[2] == s->run_sig[2]) {
+		s->run_n += npages;
+		s->run_end += npages * PI_PAGE;
 		return 0;
 	}
+	return run_start(s, i, addr, npages, huge, holder, sig);
+}
+
+static int emit_pages(struct scan *s, size_t i, uint64_t addr, uint64_t npages, bool huge,
+		      const struct pi_holder *holder)
+{
+	struct pi_page pg;
+	int r;
+
 	fill_page(s, i, addr, huge, holder, &pg);
 	for (uint64_t k = 0; k < npages; k++) {
 		if (k) {

@@ -41,6 +41,28 @@ int main(void)
 	   out[4] == 60001 && out[5] == 16, "each entry lands at its caller's index");
 	ok(out[6] == 0, "PFN past the end reads as 0");
 	is_int(missing, 1, "and is counted missing");
+	{
+		/* a chunk's worth of scattered PFNs (radix-sorted), then garbage ones */
+		static uint64_t many[20000], got[20000];
+		uint64_t x = 12345;
+		size_t bad = 0, miss_want = 0;
+
+		for (size_t i = 0; i < 20000; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			many[i] = (x >> 33) % 31000;
+			miss_want += many[i] >= 30000;
+		}
+		is_int(pi_kpage_read(f, many, 20000, got, &missing), 0, "20000 scattered PFNs read");
+		for (size_t i = 0; i < 20000; i++)
+			bad += got[i] != (many[i] < 30000 ? many[i] * 3 + 1 : 0);
+		ok(bad == 0 && missing == miss_want, "each at its index, the ones past the end missing");
+		many[0] = 1ULL << 54;
+		many[1] = 7;
+		many[2] = (1ULL << 54) + 3;
+		is_int(pi_kpage_read(f, many, 20000, got, &missing), 0, "PFNs 2^54 apart read");
+		ok(got[1] == 22 && got[0] == 0 && got[2] == 0 && got[3] == (many[3] < 30000 ? many[3] * 3 + 1 : 0),
+		   "garbage PFNs are missing, the others read");
+	}
 	pi_kpage_close(f);
 	is_int(pi_kpage_open("proc/nonexistent", &f), -ENOENT, "missing file is -ENOENT");
 
