@@ -1121,6 +1121,13 @@ static void prom_out(struct map_ctx *m)
 
 /* ---------------------------------------------------------------- entry */
 
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 {
 	struct map_ctx m = { .cli = cli, .src = src };
@@ -1195,6 +1202,8 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 		rc = PI_EXIT_TROUBLE;
 		goto out;
 	}
+	/* pid order, whatever order the process walk gave: stable output */
+	qsort(pids, npids, sizeof(*pids), cmp_pid);
 	t = now_s();
 	r = pi_rmap_build(&m.set, &m.ranges, pids, npids, &m.rmap);
 	m.rmap_s = now_s() - t;

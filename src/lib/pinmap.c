@@ -413,6 +413,16 @@ int64_t pi_layout_ram_pages(const struct pi_layout *l, uint64_t start, uint64_t 
 	return (int64_t)n;
 }
 
+static int cmp_cma(const void *a, const void *b)
+{
+	const struct pi_cma_area *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 int pi_layout_read(struct pi_layout *ret)
 {
 	struct pi_layout l = { 0 };
@@ -446,6 +456,8 @@ int pi_layout_read(struct pi_layout *ret)
 		pi_layout_free(&l);
 		return r;
 	}
+	if (l.ncma > 1)
+		qsort(l.cma, l.ncma, sizeof(*l.cma), cmp_cma);	/* readdir order is the filesystem's */
 	if (!l.nzones && !l.nblocks) {
 		pi_layout_free(&l);
 		return -ENOENT;
