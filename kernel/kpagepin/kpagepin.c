@@ -75,14 +75,16 @@ static int kpp_small_mapcount(struct page *page, struct folio *folio)
 #endif
 }
 
+/*
+ * PG_anon_exclusive of the page that carries it for this mapping: hugetlb
+ * and a PMD-mapped THP keep it on the head page only (the tails get their
+ * own bits when the PMD is split), so their tails report the head's bit,
+ * as /proc/kpageflags does on newer kernels.
+ */
 static bool kpp_anon_exclusive(struct page *page, struct folio *folio)
 {
-	/*
-	 * hugetlb keeps the bit on the head page only; older
-	 * PageAnonExclusive() tests the page it is given, newer ones insist
-	 * on the head.  Ask the head on every version.
-	 */
-	if (folio_test_large(folio) && folio_test_hugetlb(folio))
+	if (folio_test_large(folio) &&
+	    (folio_test_hugetlb(folio) || folio_entire_mapcount(folio) > 0))
 		page = &folio->page;
 	return PageAnonExclusive(page);
 }

@@ -27,9 +27,9 @@
 #define KPP_F_PIN_EXACT			(1ULL << 49)	/* pin count is _pincount */
 #define KPP_F_ANON			(1ULL << 50)
 /*
- * ANON_EXCLUSIVE is PageAnonExclusive of this page, not of the folio: a
- * PMD-mapped THP keeps it on its head page only; hugetlb pages report the
- * head's bit.
+ * ANON_EXCLUSIVE is PageAnonExclusive of this page, not of the folio; the
+ * tails of hugetlb pages and of PMD-mapped THPs report their head's bit,
+ * which is the one the kernel keeps for such a mapping.
  */
 #define KPP_F_ANON_EXCLUSIVE		(1ULL << 51)	/* this page, not the folio */
 #define KPP_F_LARGE			(1ULL << 52)
