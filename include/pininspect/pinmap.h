@@ -15,11 +15,11 @@
 #include "pininspect/pinsrc.h"
 #include "pininspect/holders.h"
 
-/* ---- physical layout ---- */
-
-struct pi_pfn_range_ {
+struct pi_pfn_range {
 	uint64_t start, end;	/* [start, end) */
 };
+
+/* ---- physical layout ---- */
 
 struct pi_zone_span {
 	int node;
@@ -54,7 +54,7 @@ struct pi_layout {
 	bool cma_sysfs;		/* sys/kernel/mm/cma exists (CONFIG_CMA) */
 	bool cma_ranges_known;	/* every area has a PFN range (debugfs) */
 	/* "System RAM" of /proc/iomem (addresses need root), in PFNs */
-	struct pi_pfn_range_ *ram;
+	struct pi_pfn_range *ram;
 	size_t nram;
 	bool ram_known;
 };
@@ -93,10 +93,6 @@ int pi_iomem_parse(const char *buf, size_t len, struct pi_layout *l);
 bool pi_layout_pfn_movable(const struct pi_layout *l, uint64_t pfn);
 
 /* ---- PFN range sets ---- */
-
-struct pi_pfn_range {
-	uint64_t start, end;	/* [start, end) */
-};
 
 struct pi_pfn_ranges {
 	struct pi_pfn_range *r;
