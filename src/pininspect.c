@@ -461,8 +461,10 @@ int main(int argc, char **argv)
 		return PI_EXIT_USAGE;
 	}
 
-	if (pi_sources_open(&cli, &src) < 0)
+	if (pi_sources_open(&cli, &src) < 0) {
+		pi_sources_close(&src);	/* a forced source failed after kpageflags opened */
 		return PI_EXIT_TROUBLE;
+	}
 	switch (cli.mode) {
 	case PI_MODE_WATCH: rc = pi_watch_run(&cli, &src); break;
 	case PI_MODE_SAVE: rc = pi_save_run(&cli, &src); break;
