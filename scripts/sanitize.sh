@@ -60,17 +60,29 @@ tree="$work/tree"
 
 # 1. copy: tracked and untracked-but-not-ignored files (what the tree builds from)
 copy_tree() {
-	mkdir -p "$tree" || return 1
+	local dest="$tree"
+	# into an existing build tree: stage, then copy only files whose content
+	# changed (with a new mtime); tar keeps the source's mtimes, which can
+	# be older than objects built from a previous version of the file
+	[ -d "$tree" ] && { rm -rf "$work/stage"; dest="$work/stage"; }
+	mkdir -p "$dest" || return 1
 	if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
 		(cd "$src" && git ls-files -z -c -o --exclude-standard |
 			while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-			tar --null -T - -cf -) | tar -xf - -C "$tree"
+			tar --null -T - -cf -) | tar -xf - -C "$dest" || return 1
 	else
 		# not a git checkout: everything but build outputs
 		(cd "$src" && tar --exclude='*.o' --exclude='*.a' --exclude='*.log' --exclude='*.trs' \
 			--exclude=Makefile --exclude=config.status --exclude=config.h \
-			--exclude=autom4te.cache --exclude=./pininspect -cf - .) | tar -xf - -C "$tree"
+			--exclude=autom4te.cache --exclude=./pininspect -cf - .) | tar -xf - -C "$dest" || return 1
 	fi
+	[ "$dest" = "$tree" ] && return 0
+	(cd "$dest" && find . -type f -o -type l) | while IFS= read -r f; do
+		if ! cmp -s "$dest/$f" "$tree/$f"; then
+			mkdir -p "$(dirname "$tree/$f")" && rm -f "$tree/$f" && cp -P "$dest/$f" "$tree/$f" || return 1
+		fi
+	done
+	rm -rf "$work/stage"
 }
 copy_tree >"$work/copy.log" 2>&1; r=$?
 result $r "copy the tree to $tree"
