@@ -76,17 +76,22 @@ static int kpp_small_mapcount(struct page *page, struct folio *folio)
 }
 
 /*
- * PG_anon_exclusive of the page that carries it for this mapping: hugetlb
- * and a PMD-mapped THP keep it on the head page only (the tails get their
- * own bits when the PMD is split), so their tails report the head's bit,
- * as /proc/kpageflags does on newer kernels.
+ * hugetlb keeps PG_anon_exclusive on the head page only, a THP on the head
+ * for its PMD mapping and per page for PTE mappings (the tails get their
+ * own bits when the PMD is split): report the head's bit for the tails
+ * too while the folio is PMD-mapped, as the bpf source and /proc/kpageflags
+ * on newer kernels do.
  */
 static bool kpp_anon_exclusive(struct page *page, struct folio *folio)
 {
-	if (folio_test_large(folio) &&
-	    (folio_test_hugetlb(folio) || folio_entire_mapcount(folio) > 0))
-		page = &folio->page;
-	return PageAnonExclusive(page);
+	struct page *head = &folio->page;
+
+	if (!folio_test_large(folio))
+		return PageAnonExclusive(page);
+	if (folio_test_hugetlb(folio))
+		return PageAnonExclusive(head);
+	return PageAnonExclusive(page) ||
+	       (folio_entire_mapcount(folio) > 0 && PageAnonExclusive(head));
 }
 
 static u64 kpp_entry(unsigned long pfn)
