@@ -330,6 +330,8 @@ int pi_snapshot_take(struct pi_proc *p, struct pi_scan_ctx *ctx,
 	int r;
 
 	snprintf(s.comm, sizeof(s.comm), "%s", p->status.name);
+	if (prev && prev->n && pi_grow((void **)&s.p, &s.cap, prev->n, sizeof(*s.p)) < 0)
+		return -ENOMEM;
 	r = pi_scan_proc(p, ctx, take_page, &st);
 	if (r == 0 && prev)
 		r = add_missing(p, prev, &s);
@@ -362,6 +364,9 @@ int pi_snapshot_take_tracked(struct pi_proc *p, struct pi_scan_ctx *ctx,
 	int r = 0;
 
 	snprintf(s.comm, sizeof(s.comm), "%s", p->status.name);
+	/* one record per tracked address: no reallocations on the way */
+	if (prev->n && pi_grow((void **)&s.p, &s.cap, prev->n, sizeof(*s.p)) < 0)
+		return -ENOMEM;
 	addr = malloc(TRACK_CHUNK * sizeof(*addr));
 	pme = malloc(TRACK_CHUNK * sizeof(*pme));
 	pfns = malloc(TRACK_CHUNK * sizeof(*pfns));
