@@ -111,7 +111,8 @@ else
 	finish
 fi
 
-echo "# compiling $(echo $objs) (make -j$jobs)"
+# shellcheck disable=SC2086
+echo "# compiling" $objs "(make -j$jobs)"
 # shellcheck disable=SC2086
 if make -C "$tree" -j"$jobs" $objs >"$work/build.log" 2>&1; then
 	ok "touched objects compile"
