@@ -9,7 +9,10 @@
  *   maps text, pagemap bytes, kpageflags bytes, kpagepin pages bytes,
  *   fdinfo text (fd 3 is an io_uring ring).
  * FLAGS: bit 0 kpageflags readable, bit 1 kpagepin loaded, bit 2 anon only,
- *        bit 3 use PAGEMAP_SCAN (a regular file refuses it: fallback path).
+ *        bit 3 use PAGEMAP_SCAN (a regular file refuses it: fallback path),
+ *        bit 4 sparse (read only what verdicts need).
+ * Every input is scanned twice, page by page and by runs (ctx.run_fn): both
+ * must give the same pages and verdict counts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -126,6 +129,22 @@ static int on_page(const struct pi_page *pg, void *ud)
 	return pi_runs_add(&s->runs, pg);
 }
 
+static int on_run(const struct pi_page *first, uint64_t npages, void *ud)
+{
+	struct state *s = ud;
+
+	FZ_ASSERT(npages > 0);
+	FZ_ASSERT(!(first->addr & 0xfff));
+	FZ_ASSERT(!s->any || first->addr > s->last_addr);
+	FZ_ASSERT(first->vma && first->addr >= first->vma->start &&
+		  first->addr + npages * 4096 <= first->vma->end);
+	FZ_ASSERT((unsigned int)first->verdict < PI_V__MAX);
+	s->last_addr = first->addr + (npages - 1) * 4096;
+	s->any = true;
+	s->pages += npages;
+	return pi_runs_add_n(&s->runs, first, npages);
+}
+
 static void check_le64(const uint8_t *data, size_t size)
 {
 	size_t n = size / 8;
@@ -181,6 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ctx.anon_only = flags & 4;
 	ctx.use_pagemap_scan = flags & 8;
+	ctx.sparse = flags & 16;
 	ctx.source = PI_SRC_IOURING;
 	if (flags & 1)
 		FZ_ASSERT(pi_kpage_open("proc/kpageflags", &ctx.kpageflags) == 0);
@@ -210,6 +230,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sum += run->pages;
 		}
 		FZ_ASSERT(sum == st.pages);
+	}
+	/* the same scan by runs: the same pages, the same verdicts */
+	{
+		struct state st2 = { 0 };
+		int r2;
+
+		ctx.run_fn = on_run;
+		r2 = pi_scan_proc(&proc, &ctx, on_page, &st2);
+		FZ_ASSERT(r2 == r);
+		if (r == 0) {
+			FZ_ASSERT(st2.pages == st.pages);
+			FZ_ASSERT(st2.runs.sum.pages == st.runs.sum.pages);
+			for (int v = 0; v < PI_V__MAX; v++)
+				FZ_ASSERT(st2.runs.sum.counts[v] == st.runs.sum.counts[v]);
+		}
+		pi_runs_free(&st2.runs);
 	}
 	pi_runs_free(&st.runs);
 	pi_pinsrc_close(ctx.pinsrc);
