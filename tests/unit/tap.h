@@ -7,13 +7,15 @@
 
 static int tap_n, tap_failed;
 
+/* cond is evaluated once: it may call the function under test */
 #define ok(cond, ...) do { \
+	int tap_ok_ = !!(cond); \
 	tap_n++; \
-	if (!(cond)) tap_failed++; \
-	printf("%sok %d - ", (cond) ? "" : "not ", tap_n); \
+	if (!tap_ok_) tap_failed++; \
+	printf("%sok %d - ", tap_ok_ ? "" : "not ", tap_n); \
 	printf(__VA_ARGS__); \
 	printf("\n"); \
-	if (!(cond)) printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+	if (!tap_ok_) printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
 } while (0)
 
 #define is_int(got, want, ...) do { \
