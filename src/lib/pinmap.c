@@ -224,7 +224,7 @@ static int read_blocks(struct pi_layout *l)
 		}
 	}
 	closedir(d);
-	if (r == 0)
+	if (r == 0 && l->nblocks > 1)	/* qsort(NULL, 0) is undefined (UBSan) */
 		qsort(l->blocks, l->nblocks, sizeof(*l->blocks), cmp_block);
 	return r;
 }
@@ -1056,7 +1056,8 @@ int pi_rmap_build(const struct pi_pinned_set *set, const struct pi_pfn_ranges *s
 		pi_rmap_free(&r);
 		return err;
 	}
-	qsort(r.owners, r.nowners, sizeof(*r.owners), cmp_owner);
+	if (r.nowners > 1)	/* qsort(NULL, 0) is undefined (UBSan) */
+		qsort(r.owners, r.nowners, sizeof(*r.owners), cmp_owner);
 	/* pages mapped per process: count distinct PFNs */
 	for (size_t i = 0; i < r.nowners; i++) {
 		const struct pi_pfn_owner *o = &r.owners[i];
