@@ -7,6 +7,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
  jq python3 util-linux procps kmod
  linux-headers-amd64 linux-image-amd64 linux-source-6.1
  qemu-system-x86 busybox-static cpio xz-utils
+ flex bison bc libelf-dev libssl-dev
  libibverbs-dev ibverbs-providers iproute2"
 missing=""
 for p in $PKGS; do
