@@ -112,8 +112,10 @@ def main():
             pid = info["pid"]
             try:
                 huge = anon_huge_kib(pid)
-                if variant == "thp" and huge < gib * 1024 * 1024 // 2:
-                    notes.append("%d GiB thp: only %d MiB of AnonHugePages" % (gib, huge // 1024))
+                notes.append("%d GiB %s target: AnonHugePages %d MiB of %d MiB%s"
+                             % (gib, variant, huge // 1024, gib * 1024,
+                                " (THP short: memory pressure or fragmentation)"
+                                if variant == "thp" and huge < gib * 1024 * 1024 * 9 // 10 else ""))
                 cmds = [(label, [a.replace("{pid}", str(pid)) for a in argv])
                         for label, argv in tools]
                 res = {label: [] for label, _ in cmds}

@@ -97,7 +97,10 @@ struct pi_report {
 	int err;
 	struct page_text cache[PAGE_CACHE];
 	size_t cache_next;
+	bool batched;			/* --pages table: batches printed already */
 };
+
+#define PI_PAGES_BATCH	16384
 
 void pi_warn(const char *fmt, ...)
 {
@@ -542,6 +545,68 @@ void pi_report_scan_mode(const struct pi_report *rep, struct pi_scan_ctx *ctx)
 			ctx->sparse = false;
 }
 
+static void print_sources_line(struct pi_report *rep);
+
+static void print_preamble(struct pi_report *rep)
+{
+	if (rep->nprocs)
+		putchar('\n');
+	else
+		print_sources_line(rep);
+}
+
+/*
+ * --pages table: libsmartcols keeps every line until it prints, ~1 KiB a
+ * page, so a big process prints in batches of PI_PAGES_BATCH lines (flat
+ * memory) and its summary comes after the table. Columns keep the widths
+ * of the first batch, or grow.
+ */
+/* every column as wide as its header and the widest cell of this batch, from now on */
+static void pages_table_fix_widths(struct pi_report *rep)
+{
+	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+	size_t ncols = scols_table_get_ncols(rep->tb);
+	size_t width[PI_MAX_COLUMNS] = { 0 };
+	struct libscols_line *ln;
+
+	if (!it)
+		return;
+	for (size_t i = 0; i < ncols && i < PI_MAX_COLUMNS; i++)
+		width[i] = strlen(infos[rep->cols[i]].name);
+	while (scols_table_next_line(rep->tb, it, &ln) == 0) {
+		for (size_t i = 0; i < ncols && i < PI_MAX_COLUMNS; i++) {
+			const char *d = scols_cell_get_data(scols_line_get_cell(ln, i));
+			size_t n = d ? strlen(d) : 0;
+
+			if (n > width[i])
+				width[i] = n;
+		}
+	}
+	scols_free_iter(it);
+	for (size_t i = 0; i < ncols && i < PI_MAX_COLUMNS; i++) {
+		struct libscols_column *cl = scols_table_get_column(rep->tb, i);
+
+		scols_column_set_whint(cl, (double)width[i]);
+		scols_column_set_flags(cl, scols_column_get_flags(cl) | SCOLS_FL_STRICTWIDTH);
+	}
+}
+
+static void pages_table_flush(struct pi_report *rep)
+{
+	bool first = !rep->batched;
+
+	if (first) {
+		if (!rep->cli->raw && !rep->cli->noheadings)
+			print_preamble(rep);
+		if (!rep->cli->raw)
+			pages_table_fix_widths(rep);
+	}
+	rep->batched = true;
+	scols_print_table(rep->tb);
+	scols_table_enable_noheadings(rep->tb, 1);
+	scols_table_remove_lines(rep->tb);
+}
+
 int pi_report_page(const struct pi_page *pg, void *userdata)
 {
 	struct pi_report *rep = userdata;
@@ -566,6 +631,8 @@ int pi_report_page(const struct pi_page *pg, void *userdata)
 		if (!ln)
 			return -ENOMEM;
 		fill_line(rep, ln, rep->proc, pg, pg->addr, pg->addr + 4096, 1);
+		if (scols_table_get_nlines(rep->tb) >= PI_PAGES_BATCH)
+			pages_table_flush(rep);
 	}
 	return 0;
 }
@@ -734,11 +801,17 @@ int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const str
 		return 0;
 	}
 
+	if (rep->batched) {
+		/* the table is half printed: the rest, then the summary */
+		if (scols_table_get_nlines(rep->tb) > 0)
+			scols_print_table(rep->tb);
+		scols_unref_table(rep->tb);
+		rep->tb = NULL;
+		rep->batched = false;
+	} else if (!rep->cli->raw && !rep->cli->noheadings) {
+		print_preamble(rep);
+	}
 	if (!rep->cli->raw && !rep->cli->noheadings) {
-		if (rep->nprocs)
-			putchar('\n');
-		else
-			print_sources_line(rep);
 		print_summary_line(rep, p, s);
 		print_holder_classes(p, ctx);
 	}
