@@ -28,6 +28,8 @@ struct pi_vrange {
 };
 
 int pi_pagemap_open(pid_t pid, struct pi_pagemap **ret);
+/* a pagemap of no pages, for a process without an mm (every read fails: EBADF) */
+int pi_pagemap_open_empty(struct pi_pagemap **ret);
 void pi_pagemap_close(struct pi_pagemap *pm);
 /* PFNs are zero: the opener lacked CAP_SYS_ADMIN (decided at open) */
 bool pi_pagemap_pfns_hidden(const struct pi_pagemap *pm);

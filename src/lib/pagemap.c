@@ -71,11 +71,23 @@ int pi_pagemap_open(pid_t pid, struct pi_pagemap **ret)
 	return 0;
 }
 
+int pi_pagemap_open_empty(struct pi_pagemap **ret)
+{
+	struct pi_pagemap *pm = calloc(1, sizeof(*pm));
+
+	if (!pm)
+		return -ENOMEM;
+	pm->fd = -1;
+	*ret = pm;
+	return 0;
+}
+
 void pi_pagemap_close(struct pi_pagemap *pm)
 {
 	if (!pm)
 		return;
-	close(pm->fd);
+	if (pm->fd >= 0)
+		close(pm->fd);
 	free(pm);
 }
 

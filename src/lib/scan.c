@@ -29,6 +29,22 @@ int pi_proc_open(pid_t pid, struct pi_proc *ret, size_t *ret_bad_line)
 	 */
 	for (int tries = 0;; tries++) {
 		r = pi_pagemap_open(pid, &p.pm);
+		if (r == -ESRCH && pi_root_is_host()) {
+			/*
+			 * A process without an mm (a kernel thread, a zombie):
+			 * if maps lists nothing, it is an empty process, not
+			 * a missing one (zero counts, exit 0).
+			 */
+			r = pi_maps_read(pid, &p.vmas, ret_bad_line);
+			if (r < 0 || p.vmas.n) {
+				pi_vma_list_free(&p.vmas);
+				return r < 0 ? r : -ESRCH;
+			}
+			r = pi_pagemap_open_empty(&p.pm);
+			if (r < 0)
+				return r;
+			break;
+		}
 		if (r < 0)
 			return r;
 		r = pi_maps_read(pid, &p.vmas, ret_bad_line);
