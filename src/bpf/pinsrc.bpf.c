@@ -167,6 +167,8 @@ __u64 zone_mask = 0;
 __u32 raw_flags = 0;
 /* the last 4 KiB page of the memory map that faulted, in this run */
 __u64 hole_page = 0;
+/* the head whose copy hdbuf holds, in this run (probe_read reader) */
+__u64 cached_head = 0;
 __u64 pfns[PI_BPF_BATCH] = {};
 __u64 out[PI_BPF_BATCH] = {};
 
@@ -210,6 +212,7 @@ static __always_inline void export_constants(void)
 			   bpf_core_type_size(struct zoneref___pi);
 	has_cma = bpf_core_enum_value_exists(enum migratetype___pi, MIGRATE_CMA___pi);
 	hole_page = 0;
+	cached_head = 0;
 }
 
 static __always_inline __u64 rd64(const __u64 *buf, __u32 off)
@@ -410,8 +413,15 @@ static __u64 pi_entry(__u64 pfn)
 	hd = pgbuf;
 	if (r.tail) {
 		head = ch - 1;
-		if (!head_ok(head, ptr, sz) || bpf_probe_read_kernel(hdbuf, 2 * sz, (void *)head))
+		if (!head_ok(head, ptr, sz))
 			return KPP_F_NOPAGE;
+		/* the tails of a folio come in a row: read their head once a run */
+		if (head != cached_head) {
+			cached_head = 0;
+			if (bpf_probe_read_kernel(hdbuf, 2 * sz, (void *)head))
+				return KPP_F_NOPAGE;
+			cached_head = head;
+		}
 		hd = hdbuf;
 	}
 	r.hflags = rd64(hd, foff);
