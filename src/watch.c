@@ -804,7 +804,7 @@ int pi_watch_run(const struct pi_cli *cli, struct pi_sources *src)
 	}
 	/* events that happened before the baseline explain nothing after it */
 	if (w.trace)
-		(void)pi_trace_drain(w.trace, UINT32_MAX, on_event, &w, &w.ev_lost);
+		(void)pi_trace_drain(w.trace, 4096, on_event, &w, &w.ev_lost);
 	memset(w.ev_total, 0, (pi_trace_nevents(w.trace) + 1) * sizeof(*w.ev_total));
 	for (size_t i = 0; i < w.nt; i++) {
 		w.t[i].ev = calloc(pi_trace_nevents(w.trace) + 1, sizeof(*w.t[i].ev));
