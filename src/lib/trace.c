@@ -348,8 +348,7 @@ static struct pi_trace_ev *find_ev(struct pi_trace *t, int id)
 }
 
 /* mm_migrate_pages prints "... reason=compaction": the kernel's own symbol table */
-static void migrate_reason(struct pi_trace *t, struct pi_trace_ev *ev, struct tep_record *rec,
-			   char *buf, size_t len)
+static void migrate_reason(struct pi_trace *t, struct tep_record *rec, char *buf, size_t len)
 {
 	const char *p;
 
@@ -358,7 +357,6 @@ static void migrate_reason(struct pi_trace *t, struct pi_trace_ev *ev, struct te
 	tep_print_event(t->tep, &t->seq, rec, "%s", TEP_PRINT_INFO);
 	trace_seq_terminate(&t->seq);
 	p = t->seq.buffer ? strstr(t->seq.buffer, "reason=") : NULL;
-	(void)ev;
 	if (!p)
 		return;
 	p += strlen("reason=");
@@ -409,7 +407,7 @@ int pi_trace_drain(struct pi_trace *t, unsigned int max_pages, pi_trace_fn fn, v
 				out.cause = ev->w->cause;
 				out.tgid = -1;
 				if (ev->has_reason) {
-					migrate_reason(t, ev, &rec, reason, sizeof(reason));
+					migrate_reason(t, &rec, reason, sizeof(reason));
 					if (*reason)
 						out.reason = reason;
 				}
