@@ -8,7 +8,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
  linux-headers-amd64 linux-image-amd64 linux-source-6.1
  qemu-system-x86 busybox-static cpio xz-utils
  flex bison bc libelf-dev libssl-dev
- libibverbs-dev ibverbs-providers iproute2"
+ libibverbs-dev ibverbs-providers iproute2
+ valgrind libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" ||
