@@ -367,6 +367,11 @@ static void emit_run(struct watch *w, const struct target *t, const struct pi_tr
 			jw_u64(j, "new_pfn", run->new_pfn);
 		else
 			jw_null(j, "new_pfn");
+		/* read through the exact source when the PFN changed or went away */
+		if (run->old_pfn_pinned < 0)
+			jw_null(j, "old_pfn_pinned");
+		else
+			jw_bool(j, "old_pfn_pinned", run->old_pfn_pinned);
 		jw_array_open(j, "cause");
 		for (size_t i = 0; with_causes && i < w->ncauses; i++)
 			jw_string(j, NULL, w->causes[i]);
@@ -388,6 +393,9 @@ static void emit_run(struct watch *w, const struct target *t, const struct pi_tr
 		print_pfn(f, run->old_pfn_known, run->old_pfn);
 		fputs("\u2192", f);
 		print_pfn(f, run->new_pfn_known, run->new_pfn);
+		/* an unmapped or moved page whose pin stays: the pin is orphaned */
+		if (run->old_pfn_pinned == 1 && run->t != PI_T_DESYNCED)
+			fputs(" (old page still pinned)", f);
 		if (with_causes && w->ncauses) {
 			fputs(" cause: ", f);
 			for (size_t i = 0; i < w->ncauses; i++)

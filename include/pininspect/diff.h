@@ -102,6 +102,7 @@ struct pi_trun {
 	enum pi_transition t;
 	uint64_t old_pfn, new_pfn;	/* of the first page */
 	bool old_pfn_known, new_pfn_known;
+	int8_t old_pfn_pinned;		/* first page's old PFN still pinned: 1, 0, -1 not read */
 };
 
 struct pi_diff {

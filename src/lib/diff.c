@@ -533,7 +533,9 @@ static int diff_add(struct pi_diff *d, uint64_t addr, enum pi_transition t,
 	int r;
 
 	d->counts[t]++;
-	if (last && last->t == t && last->end == addr) {
+	if (last && last->t == t && last->end == addr &&
+	    last->old_pfn_pinned == (old && now && (now->flags & PI_SP_OLDPFN_CHECKED) ?
+				     !!(now->flags & PI_SP_OLDPFN_PINNED) : -1)) {
 		last->end += PI_PAGE;
 		last->pages++;
 		return 0;
@@ -555,6 +557,9 @@ static int diff_add(struct pi_diff *d, uint64_t addr, enum pi_transition t,
 		last->new_pfn = now->pfn;
 		last->new_pfn_known = true;
 	}
+	last->old_pfn_pinned = -1;
+	if (old && now && (now->flags & PI_SP_OLDPFN_CHECKED))
+		last->old_pfn_pinned = !!(now->flags & PI_SP_OLDPFN_PINNED);
 	return 0;
 }
 

@@ -162,6 +162,8 @@ int main(void)
 			   "desynced run covers exactly pages 2-3");
 			ok(d.r[0].old_pfn_known && d.r[0].old_pfn == 102 && d.r[0].new_pfn_known &&
 			   d.r[0].new_pfn == 502, "old and new PFN of the first page");
+			is_int(d.r[0].old_pfn_pinned, 1, "desynced: the old PFN was read as still pinned");
+			is_int(d.r[2].old_pfn_pinned, -1, "unpinned at the same PFN: no old PFN read");
 			is_int(d.r[1].t, PI_T_MIGRATING, "run 1 migrating");
 			ok(!d.r[1].new_pfn_known, "migrating: no new PFN");
 			is_int(d.r[2].t, PI_T_UNPINNED, "run 2 unpinned");
