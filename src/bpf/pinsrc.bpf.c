@@ -9,11 +9,13 @@
  *  pi_read        SEC("syscall"), run with BPF_PROG_TEST_RUN: for a batch of
  *                 PFNs in pfns[], writes one kpagepin ABI entry per PFN
  *                 into out[]. Reads only, through bpf_probe_read_kernel.
+ *  pi_read_fast   the same with direct loads through bpf_rdonly_cast(p, 0),
+ *                 6.17+; the loader loads one of the two.
  *
  * Kernel layout differences are handled with CO-RE: every struct and enum
  * used below is a local "flavour" (name___pi) matched by field name against
  * the running kernel's BTF, and guarded by existence checks where kernels
- * differ (page->flags became memdesc_flags_t in 6.17; _pincount moved from
+ * differ (page->flags became memdesc_flags_t in recent kernels; _pincount moved from
  * page[1].compound_pincount to folio->_pincount; hugetlb moved from a
  * compound destructor to a page flag to a page type).
  */

@@ -19,17 +19,24 @@
  *  3. read(): copy PFNs into the program's mmap'ed .bss, BPF_PROG_TEST_RUN a
  *     SEC("syscall") program that loops (bpf_loop) over the batch and copies
  *     struct page (and, for large folios, the head and page[1]) with
- *     bpf_probe_read_kernel, then copy the entries out.
+ *     bpf_probe_read_kernel, then copy the entries out. On 6.17+ a second
+ *     program does the same with direct loads through bpf_rdonly_cast(p, 0)
+ *     (about twice as fast); open() uses it when it loads, else the first.
+ *  4. LONGTERM_PINNABLE: the zone bits of page->flags are located from BTF
+ *     constants and checked on our own pages against /proc/zoneinfo.
  *
  * Why this is safe
  *  - Nothing is written to kernel memory: the programs only call
  *    bpf_probe_read_kernel, bpf_get_current_pid_tgid, a hash map update of
- *    their own map and bpf_loop; the verifier enforces that.
- *  - bpf_probe_read_kernel is fault-tolerant: a PFN in a hole of the memory
- *    map, past the end of memory, or a bogus compound_head, makes the copy
- *    fail with -EFAULT (exception table), which we report as KPP_F_NOPAGE;
- *    it never oopses. The head pointer taken from compound_head is checked
- *    to lie in the same array, before the page, within 2^22 pages.
+ *    their own map, bpf_loop and bpf_rdonly_cast (whose result the verifier
+ *    lets us read, never write); the verifier enforces that.
+ *  - Both ways of reading are fault-tolerant: a PFN in a hole of the memory
+ *    map, past the end of memory, or a bogus compound_head, makes
+ *    bpf_probe_read_kernel fail with -EFAULT, and a direct load through
+ *    untrusted memory read 0 (both through the exception table), which we
+ *    report as KPP_F_NOPAGE; neither oopses. The head pointer taken from
+ *    compound_head is checked to lie in the same array, before the page,
+ *    within 2^22 pages, before it is used.
  *  - Loops are bounded: bpf_loop over at most PI_BPF_BATCH PFNs per run.
  *  - The tracepoint program runs only while we fault in our own pages and
  *    only records pointers of our own allocations; it changes no kernel
