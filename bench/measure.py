@@ -150,22 +150,24 @@ def main():
                     "vs_pt": pt["wall"] / m["wall"] if pt else None,
                     "vs_ptl": ptl["wall"] / m["wall"] if ptl else None,
                     "vs_floor": fl["wall"] / m["wall"] if fl else None,
+                    "cpu_vs_pt": (pt["user"] + pt["sys"]) / max(m["user"] + m["sys"], 1e-3) if pt else None,
                     "rss_vs_pt": m["rss"] / pt["rss"] if pt else None,
                     "ir": irs.get(label),
                     "walls": [x["wall"] for x in res[label]],
                 })
 
     hdr = ("| size | pages | tool | wall (median) | Mpages/s | user | sys | peak RSS | "
-           "speed vs page-types -p | vs page-types -L | vs floor | RSS vs page-types |"
+           "speed vs page-types -p | vs page-types -L | vs floor | CPU vs page-types -p | RSS vs page-types |"
            + (" user instr (callgrind) |" if callgrind else ""))
     sep = "|" + "---|" * (hdr.count("|") - 1)
-    lines = ["Median of %d runs after one warm-up; ratios: >1 means faster (speed) or bigger (RSS)." % runs,
+    lines = ["Median of %d runs after one warm-up; ratios: >1 means faster (speed, CPU) or bigger (RSS)."
+             " CPU = user + sys (rusage, 1-4 ms resolution): steadier than wall time on a busy machine." % runs,
              "", hdr, sep]
     for r in rows:
-        ln = ("| %d GiB | %s | %s | %.3f s | %.1f | %.3f s | %.3f s | %.1f MiB | %s | %s | %s | %s |"
+        ln = ("| %d GiB | %s | %s | %.3f s | %.1f | %.3f s | %.3f s | %.1f MiB | %s | %s | %s | %s | %s |"
               % (r["gib"], r["variant"], r["tool"], r["wall"], r["mpages"], r["user"], r["sys"],
                  r["rss_mib"], fmt_ratio(r["vs_pt"]), fmt_ratio(r["vs_ptl"]),
-                 fmt_ratio(r["vs_floor"]), fmt_ratio(r["rss_vs_pt"])))
+                 fmt_ratio(r["vs_floor"]), fmt_ratio(r["cpu_vs_pt"]), fmt_ratio(r["rss_vs_pt"])))
         if callgrind:
             ln += " %s |" % ("{:,}".format(r["ir"]) if r["ir"] else "-")
         lines.append(ln)
