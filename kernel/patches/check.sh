@@ -60,6 +60,11 @@ notok() { n=$((n + 1)); fail=1; echo "not ok $n - $*"; }
 finish() { echo "1..$n"; exit $fail; }
 
 mkdir -p "$work" || skip "cannot create $work"
+# one build at a time in the cached tree (parallel make check, several users)
+if command -v flock >/dev/null; then
+	exec 9>"$work/.lock"
+	flock 9
+fi
 
 # Unpack once; every run patches a fresh hard-link copy (patch(1) replaces
 # files instead of writing through the links, so the cache stays pristine).
