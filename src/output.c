@@ -894,7 +894,12 @@ int pi_probe_print(const struct pi_probe *pr, bool json, FILE *out)
 			jw_u64(&w, "kpagepin_abi", pr->kpagepin_info.abi);
 			jw_string(&w, "kpagepin_provider", pr->kpagepin_info.provider);
 		}
-		jw_bool(&w, "bpf_built", pr->bpf_built);
+		if (pr->host_root)
+			jw_bool(&w, "bpf_built", pr->bpf_built);
+		if (pr->bpf_tried) {
+			jw_bool(&w, "bpf_usable", pr->bpf_usable);
+			jw_string_or_null(&w, "bpf_why", pr->bpf_usable ? NULL : pr->bpf_why);
+		}
 		jw_bool(&w, "btf", pr->btf);
 		jw_bool(&w, "io_uring", pr->io_uring);
 		jw_object_close(&w);
@@ -917,8 +922,14 @@ int pi_probe_print(const struct pi_probe *pr, bool json, FILE *out)
 		fprintf(out, " (%s)", pr->debugfs ? "no module, no patched kernel" :
 			"debugfs not mounted: mount -t debugfs none /sys/kernel/debug");
 	fputc('\n', out);
-	fprintf(out, "bpf:           %s, BTF %s\n", pr->bpf_built ? "built" : "not built",
-		pr->btf ? "present" : "absent");
+	if (!pr->host_root)
+		fprintf(out, "bpf:           not used under --root, BTF %s", pr->btf ? "present" : "absent");
+	else
+		fprintf(out, "bpf:           %s, BTF %s", pr->bpf_built ? "built" : "not built",
+			pr->btf ? "present" : "absent");
+	if (pr->bpf_tried && pr->host_root)
+		fprintf(out, pr->bpf_usable ? "; usable" : "; not usable: %s", pr->bpf_why);
+	fputc('\n', out);
 	fprintf(out, "io_uring:      %s\n", pr->io_uring ? "enabled" : "disabled by sysctl");
 	return 0;
 }

@@ -19,12 +19,18 @@ struct pi_probe {
 	enum { PI_KPP_ABSENT, PI_KPP_LOADED, PI_KPP_BUILTIN, PI_KPP_LOADABLE, PI_KPP_BAD_ABI } kpagepin;
 	struct pi_kpagepin_info kpagepin_info;
 	int kpagepin_err;
+	bool host_root;			/* probing the running kernel, not a --root tree */
 	bool bpf_built;
+	bool bpf_tried;			/* pi_probe_bpf() ran */
+	bool bpf_usable;
+	char bpf_why[256];		/* why not, when !bpf_usable */
 	bool btf;
 	bool io_uring;			/* io_uring_disabled sysctl lets us use it */
 };
 
 int pi_probe_run(struct pi_probe *ret);
+/* Load and unload the bpf source once to tell whether it works here (~20 ms). */
+void pi_probe_bpf(struct pi_probe *pr);
 bool pi_probe_cap_sys_admin(void);
 
 #endif

@@ -120,6 +120,7 @@ int pi_probe_run(struct pi_probe *pr)
 	} else if (pi_root_is_host()) {
 		pr->kpagepin = kpagepin_module_state();
 	}
+	pr->host_root = pi_root_is_host();
 #ifdef HAVE_BPF
 	pr->bpf_built = true;
 #endif
@@ -130,4 +131,23 @@ int pi_probe_run(struct pi_probe *pr)
 	if (pi_root_read_file("proc/sys/kernel/io_uring_disabled", &buf, &len) == 0)
 		pr->io_uring = buf[0] == '0';
 	return 0;
+}
+
+void pi_probe_bpf(struct pi_probe *pr)
+{
+	struct pi_pinsrc *src = NULL;
+	int r;
+
+	pr->bpf_tried = true;
+	pr->bpf_why[0] = '\0';
+	if (!pi_root_is_host()) {
+		snprintf(pr->bpf_why, sizeof(pr->bpf_why), "not used under --root");
+		return;
+	}
+	r = pi_pinsrc_bpf_open(&src, pr->bpf_why, sizeof(pr->bpf_why));
+	pr->bpf_usable = r == 0;
+	if (r == 0)
+		pi_pinsrc_close(src);
+	else if (!pr->bpf_why[0])
+		snprintf(pr->bpf_why, sizeof(pr->bpf_why), "%s", strerror(-r));
 }
