@@ -29,6 +29,15 @@ struct pi_holder_list {
 	size_t n, cap;
 	unsigned int rings;		/* io_uring fds seen */
 	unsigned int rings_unreadable;	/* fdinfo without the io_uring section after retries */
+	/*
+	 * Lookup index (pi_holder_list_index), valid while n == idx_n: the
+	 * page bounds where the set of holders over a page changes, sorted,
+	 * and for each segment [bound[k], bound[k + 1]) the index in h of
+	 * the holder pi_holder_find() returns there (SIZE_MAX: none).
+	 */
+	uint64_t *idx_bound;
+	size_t *idx_holder;
+	size_t idx_nbounds, idx_n;
 };
 
 /*
@@ -42,5 +51,14 @@ int pi_holders_read(pid_t pid, struct pi_holder_list *ret);
 void pi_holder_list_free(struct pi_holder_list *l);
 /* the first holder whose range overlaps page [addr, addr + 4096) */
 const struct pi_holder *pi_holder_find(const struct pi_holder_list *l, uint64_t addr);
+/*
+ * Build the lookup index, O(n log n): pi_holder_find() and
+ * pi_holder_next_bound() are O(log n) then (a process may register
+ * thousands of buffers per ring, and scans look up every page), until
+ * holders are added. 0 or -ENOMEM (lookups stay linear).
+ */
+int pi_holder_list_index(struct pi_holder_list *l);
+/* the first page bound above addr where the holders over a page change (UINT64_MAX: none) */
+uint64_t pi_holder_next_bound(const struct pi_holder_list *l, uint64_t addr);
 
 #endif

@@ -208,6 +208,7 @@ int pi_holders_read(pid_t pid, struct pi_holder_list *ret)
 		r = 0;
 	}
 	closedir(d);
+	pi_holder_list_index(&l);	/* without memory, lookups stay linear */
 	*ret = l;
 	return 0;
 }
@@ -215,13 +216,181 @@ int pi_holders_read(pid_t pid, struct pi_holder_list *ret)
 void pi_holder_list_free(struct pi_holder_list *l)
 {
 	free(l->h);
+	free(l->idx_bound);
+	free(l->idx_holder);
 	memset(l, 0, sizeof(*l));
+}
+
+#define PG_DOWN(a)	((a) & ~(uint64_t)4095)
+/* UINT64_MAX for an end inside the last page: a bound past every page */
+#define PG_UP(a)	((a) > PG_DOWN(UINT64_MAX) ? UINT64_MAX : PG_DOWN((a) + 4095))
+
+static bool index_valid(const struct pi_holder_list *l)
+{
+	return l->idx_bound && l->idx_n == l->n;
+}
+
+/* k with bound[k] <= addr < bound[k + 1], or SIZE_MAX below bound[0] */
+static size_t index_segment(const struct pi_holder_list *l, uint64_t addr)
+{
+	size_t lo = 0, hi = l->idx_nbounds;
+
+	if (!hi || addr < l->idx_bound[0])
+		return SIZE_MAX;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->idx_bound[mid] <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 const struct pi_holder *pi_holder_find(const struct pi_holder_list *l, uint64_t addr)
 {
+	if (index_valid(l) && !(addr & 4095)) {
+		size_t k = index_segment(l, addr);
+
+		if (k == SIZE_MAX || k + 1 >= l->idx_nbounds || l->idx_holder[k] == SIZE_MAX)
+			return NULL;
+		return &l->h[l->idx_holder[k]];
+	}
+	/* start < addr + 4096, without wrapping in the last page */
 	for (size_t i = 0; i < l->n; i++)
-		if (l->h[i].start < addr + 4096 && addr < l->h[i].end)
+		if ((l->h[i].start <= addr || l->h[i].start - addr < 4096) && addr < l->h[i].end)
 			return &l->h[i];
 	return NULL;
+}
+
+uint64_t pi_holder_next_bound(const struct pi_holder_list *l, uint64_t addr)
+{
+	uint64_t until = UINT64_MAX;
+
+	if (index_valid(l)) {
+		size_t k = index_segment(l, addr);
+
+		k = k == SIZE_MAX ? 0 : k + 1;
+		return k < l->idx_nbounds ? l->idx_bound[k] : UINT64_MAX;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		uint64_t b0 = PG_DOWN(l->h[i].start), b1 = PG_UP(l->h[i].end);
+
+		if (b0 > addr && b0 < until)
+			until = b0;
+		if (b1 > addr && b1 < until)
+			until = b1;
+	}
+	return until;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static const struct pi_holder_list *sort_list;
+
+static int cmp_by_start(const void *a, const void *b)
+{
+	uint64_t x = PG_DOWN(sort_list->h[*(const size_t *)a].start);
+	uint64_t y = PG_DOWN(sort_list->h[*(const size_t *)b].start);
+
+	return x < y ? -1 : x > y;
+}
+
+/* min-heap of holder indices: the lowest index is the one pi_holder_find() returns */
+static void heap_push(size_t *heap, size_t *n, size_t v)
+{
+	size_t i = (*n)++;
+
+	while (i && heap[(i - 1) / 2] > v) {
+		heap[i] = heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	heap[i] = v;
+}
+
+static void heap_pop(size_t *heap, size_t *n)
+{
+	size_t v = heap[--*n], i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && heap[c + 1] < heap[c])
+			c++;
+		if (heap[c] >= v)
+			break;
+		heap[i] = heap[c];
+		i = c;
+	}
+	if (*n)
+		heap[i] = v;
+}
+
+int pi_holder_list_index(struct pi_holder_list *l)
+{
+	uint64_t *bound = NULL;
+	size_t *holder = NULL, *order = NULL, *heap = NULL, nb = 0, nheap = 0, j = 0;
+	int r = -ENOMEM;
+
+	free(l->idx_bound);
+	free(l->idx_holder);
+	l->idx_bound = NULL;
+	l->idx_holder = NULL;
+	l->idx_nbounds = l->idx_n = 0;
+	if (!l->n)
+		return 0;
+	if (l->n > SIZE_MAX / 2 / sizeof(*bound))
+		return -ENOMEM;
+	bound = malloc(2 * l->n * sizeof(*bound));
+	holder = malloc(2 * l->n * sizeof(*holder));
+	order = malloc(l->n * sizeof(*order));
+	heap = malloc(l->n * sizeof(*heap));
+	if (!bound || !holder || !order || !heap)
+		goto out;
+	for (size_t i = 0; i < l->n; i++) {
+		bound[nb++] = PG_DOWN(l->h[i].start);
+		bound[nb++] = PG_UP(l->h[i].end);
+		order[i] = i;
+	}
+	qsort(bound, nb, sizeof(*bound), cmp_u64);
+	{
+		size_t u = 0;
+
+		for (size_t i = 0; i < nb; i++)
+			if (!u || bound[i] != bound[u - 1])
+				bound[u++] = bound[i];
+		nb = u;
+	}
+	sort_list = l;
+	qsort(order, l->n, sizeof(*order), cmp_by_start);
+	sort_list = NULL;
+	/* sweep the segments in address order with the holders over each */
+	for (size_t k = 0; k < nb; k++) {
+		while (j < l->n && PG_DOWN(l->h[order[j]].start) <= bound[k])
+			heap_push(heap, &nheap, order[j++]);
+		while (nheap && PG_UP(l->h[heap[0]].end) <= bound[k])
+			heap_pop(heap, &nheap);
+		holder[k] = nheap ? heap[0] : SIZE_MAX;
+	}
+	l->idx_bound = bound;
+	l->idx_holder = holder;
+	l->idx_nbounds = nb;
+	l->idx_n = l->n;
+	bound = NULL;
+	holder = NULL;
+	r = 0;
+out:
+	free(bound);
+	free(holder);
+	free(order);
+	free(heap);
+	return r;
 }

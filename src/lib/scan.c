@@ -177,22 +177,13 @@ static uint64_t page_up(uint64_t a)
 static const struct pi_holder *holder_at(struct scan *s, uint64_t addr)
 {
 	const struct pi_holder_list *l = &s->p->holders;
-	uint64_t until = UINT64_MAX;
 
 	if (addr >= s->holder_from && addr < s->holder_until)
 		return s->holder;
 	/* the set of holders overlapping a page changes only at their page bounds */
-	for (size_t i = 0; i < l->n; i++) {
-		uint64_t b0 = page_down(l->h[i].start), b1 = page_up(l->h[i].end);
-
-		if (b0 > addr && b0 < until)
-			until = b0;
-		if (b1 > addr && b1 < until)
-			until = b1;
-	}
 	s->holder = pi_holder_find(l, addr);
 	s->holder_from = addr;
-	s->holder_until = until;
+	s->holder_until = pi_holder_next_bound(l, addr);
 	return s->holder;
 }
 
@@ -706,6 +697,9 @@ static int scan_all(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn,
 	s.c = malloc(sizeof(*s.c));
 	if (!s.c)
 		return -ENOMEM;
+	/* O(log n) holder lookups (thousands of registered buffers); linear without memory */
+	if (p->holders.idx_n != p->holders.n || !p->holders.idx_bound)
+		pi_holder_list_index(&p->holders);
 	if (!ctx->use_pagemap_scan)
 		pi_pagemap_disable_scan(p->pm);
 	for (size_t i = 0; i < p->vmas.n && r >= 0; i++) {
