@@ -147,7 +147,14 @@ static bool fd_is_io_uring(int fddir, const char *name)
 	return strcmp(target, "anon_inode:[io_uring]") == 0;
 }
 
-static int read_ring(pid_t pid, int fd, struct pi_holder_list *l)
+/*
+ * Retries of all rings of one process share this budget: a process with
+ * thousands of rings that never list their buffers (kept busy, or a kernel
+ * without the section) must not stall the scan 20 ms per ring.
+ */
+#define PI_FDINFO_RETRY_BUDGET	200
+
+static int read_ring(pid_t pid, int fd, struct pi_holder_list *l, unsigned int *budget)
 {
 	int r = -ENOENT;
 
@@ -161,8 +168,9 @@ static int read_ring(pid_t pid, int fd, struct pi_holder_list *l)
 		r = pi_iouring_fdinfo_parse(buf, len, fd, l);
 		if (r != -ENOENT && r != -EAGAIN)
 			return r;
-		if (!pi_root_is_host())
+		if (!pi_root_is_host() || !*budget)
 			break;	/* a fixture does not change between reads */
+		--*budget;
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
 	return r;
@@ -173,6 +181,7 @@ int pi_holders_read(pid_t pid, struct pi_holder_list *ret)
 	struct pi_holder_list l = { 0 };
 	struct dirent *de;
 	DIR *d;
+	unsigned int budget = PI_FDINFO_RETRY_BUDGET;
 	int fddir, r = 0;
 
 	fddir = pi_root_openf(O_RDONLY | O_DIRECTORY, "proc/%d/fd", (int)pid);
@@ -195,7 +204,7 @@ int pi_holders_read(pid_t pid, struct pi_holder_list *ret)
 		if (!fd_is_io_uring(dirfd(d), de->d_name))
 			continue;
 		l.rings++;
-		r = read_ring(pid, fd, &l);
+		r = read_ring(pid, fd, &l, &budget);
 		if (r == -ENOENT || r == -EAGAIN) {
 			l.rings_unreadable++;
 		} else if (r < 0 && r != -EINVAL) {
