@@ -20,6 +20,8 @@
 #include "pininspect.h"
 #include "jsonwrt.h"
 #include "pininspect/audit.h"
+#include "pininspect/accounting.h"
+#include "pininspect/pinmap.h"
 #include "pininspect/util.h"
 #include "bpf/pinsrc-bpf.h"
 
@@ -33,10 +35,17 @@ struct audit_proc {
 	struct pi_summary sum;
 	uint64_t held;
 	bool gone;		/* exited during the audit */
+	bool acct_ok;		/* accounting below read */
+	struct pi_accounting acct;
+	uint64_t vfio_pages;
 };
 
+#define NO_PROC SIZE_MAX
+
 struct audit_finding {
-	size_t proc;		/* index in procs */
+	size_t proc;		/* index in procs, NO_PROC: a system-wide finding */
+	pid_t pid;		/* system-wide: the attributed holder's pid, 0 none */
+	char comm[64];		/* system-wide: its comm, "" none */
 	struct pi_finding f;
 };
 
@@ -60,6 +69,18 @@ struct audit {
 	bool trouble;
 	struct timespec t0;
 	double duration;
+	/* physical layout, read once (longterm-pin-in-movable, system-wide scan) */
+	struct pi_layout layout;
+	bool layout_ok;
+	uint64_t max_map_count;
+	/* --all with an exact source: one system-wide pin scan */
+	bool sys_scan;			/* it ran */
+	const char *sys_skip;		/* why it did not, NULL when it ran or was not wanted */
+	pid_t *pinned_pids;		/* sorted: processes mapping a pinned page */
+	size_t npinned_pids;
+	size_t by_scan;			/* audited only because the scan saw their pins */
+	uint64_t sys_pinned, sys_orphaned;
+	double sys_seconds;
 };
 
 static double elapsed(const struct timespec *t0)
@@ -139,6 +160,13 @@ static int audit_setup(struct audit *au)
 	caps->exclusive_known = au->src->kpageflags || au->src->pinsrc;
 	caps->longterm_known = au->src->source == PI_SRC_KPAGEPIN ||
 		(au->src->source == PI_SRC_BPF && pi_pinsrc_bpf_reports_pinnable(au->src->pinsrc) > 0);
+	caps->pfn_visible = au->src->pfn_visible;
+	if (sel[PI_CHK_LONGTERM_IN_MOVABLE] || cli->all) {
+		au->layout_ok = pi_layout_read(&au->layout) == 0 &&
+			(au->layout.nzones || au->layout.nblocks);
+		caps->layout_known = au->layout_ok;
+	}
+	(void)pi_max_map_count_read(&au->max_map_count);
 	for (int i = 0; i < PI_CHK__MAX; i++) {
 		if (!sel[i])
 			continue;
@@ -278,6 +306,9 @@ static int audit_one(struct audit *au, pid_t pid)
 	struct pi_audit_proc a;
 	struct audit_proc *ap;
 	struct pi_proc p;
+	struct pi_smaps smaps = { 0 };
+	struct pi_accounting acct;
+	bool acct_ok = false;
 	size_t bad_line = 0, pidx;
 	int r;
 
@@ -298,9 +329,20 @@ static int audit_one(struct audit *au, pid_t pid)
 			p.holders.rings_unreadable);
 
 	pi_audit_proc_init(&a, &p, au->run, &au->caps);
+	a.layout = au->layout_ok ? &au->layout : NULL;
+	a.max_map_count = au->max_map_count;
+	a.memlock_threshold_kib = au->cli->memlock_headroom_kib;
+	/* no smaps (a fixture tree without it, a kernel thread): no fork findings */
+	if (au->run[PI_CHK_FORK_UNSAFE] && pi_smaps_read(pid, &smaps) == 0)
+		a.smaps = &smaps;
 	r = pi_scan_proc(&p, &ctx, pi_audit_page, &a);
-	if (r == 0)
+	if (r == 0) {
+		/* found pages, not VFIO's: what VmPin should account for */
+		acct_ok = pi_accounting_read(pid, a.held - a.vfio_pages, &acct) == 0;
+		if (acct_ok)
+			a.acct = &acct;
 		r = pi_audit_proc_finish(&a);
+	}
 	ap = add_proc(au, &p);
 	if (!ap) {
 		r = -ENOMEM;
@@ -326,6 +368,10 @@ static int audit_one(struct audit *au, pid_t pid)
 	}
 	ap->sum = a.sum;
 	ap->held = a.held;
+	ap->vfio_pages = a.vfio_pages;
+	ap->acct_ok = acct_ok;
+	if (acct_ok)
+		ap->acct = acct;
 	for (size_t i = 0; i < a.n; i++) {
 		struct audit_finding *af;
 
@@ -335,14 +381,225 @@ static int audit_one(struct audit *au, pid_t pid)
 			goto out;
 		}
 		af = &au->finds[au->nfinds++];
+		memset(af, 0, sizeof(*af));
 		af->proc = pidx;
+		af->pid = ap->pid;
 		af->f = a.f[i];
 		au->count[a.f[i].check]++;
 	}
 out:
+	pi_smaps_free(&smaps);
 	pi_audit_proc_free(&a);
 	pi_proc_close(&p);
 	return r;
+}
+
+/* ---- --all with an exact source: one pass over the PFN space ---- */
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool pid_pinned(const struct audit *au, pid_t pid)
+{
+	return au->npinned_pids &&
+	       bsearch(&pid, au->pinned_pids, au->npinned_pids, sizeof(pid_t), cmp_pid);
+}
+
+static int add_sys_finding(struct audit *au, uint64_t pfn_start, uint64_t pfn_end,
+			   const struct pi_orphan_attr *at)
+{
+	struct audit_finding *af;
+	struct pi_finding f;
+
+	/* one finding per holder: pages of a buffer are scattered over PFNs */
+	pi_orphan_finding(&f, pfn_start, pfn_end, at);
+	for (size_t i = 0; i < au->nfinds; i++) {
+		af = &au->finds[i];
+		if (af->proc == NO_PROC && af->pid == (at->proc ? at->proc->pid : 0) &&
+		    strcmp(af->f.holder, f.holder) == 0 && strcmp(af->f.detail, f.detail) == 0) {
+			af->f.pages += f.pages;
+			af->f.pfn_runs++;
+			return 0;
+		}
+	}
+	if (pi_grow((void **)&au->finds, &au->finds_cap, au->nfinds + 1, sizeof(*au->finds)) < 0)
+		return -ENOMEM;
+	af = &au->finds[au->nfinds++];
+	memset(af, 0, sizeof(*af));
+	af->proc = NO_PROC;
+	if (at->proc) {
+		af->pid = at->proc->pid;
+		snprintf(af->comm, sizeof(af->comm), "%s", at->proc->comm);
+	}
+	af->f = f;
+	au->count[PI_CHK_ORPHANED_PIN]++;
+	return 0;
+}
+
+/*
+ * Pinned pages that no process maps, with the holder they are attributed
+ * to (the way --map does it). The PFN scan comes before the process walk:
+ * a pin released in between would look orphaned, so the PFNs nobody maps
+ * are read again and those no longer pinned are dropped.
+ */
+static int sys_orphans(struct audit *au, const struct pi_pinned_set *set, const struct pi_rmap *rm)
+{
+	uint64_t *pfns = NULL, *ent = NULL;
+	size_t *idx = NULL, n = 0, f, k;
+	struct pi_orphan_ctx oc;
+	int r;
+
+	pfns = malloc((set->n ? set->n : 1) * sizeof(*pfns));
+	ent = malloc((set->n ? set->n : 1) * sizeof(*ent));
+	idx = malloc((set->n ? set->n : 1) * sizeof(*idx));
+	if (!pfns || !ent || !idx) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < set->n; i++) {
+		pi_rmap_owners_of(rm, i, &f, &k);
+		if (!k) {
+			idx[n] = i;
+			pfns[n++] = set->p[i].pfn;
+		}
+	}
+	r = n ? pi_pinsrc_read(au->src->pinsrc, pfns, n, ent) : 0;
+	if (r < 0)
+		goto out;
+	r = pi_orphan_ctx_init(rm, &oc);
+	if (r < 0)
+		goto out;
+	for (size_t j = 0; j < n && r == 0;) {
+		size_t e = j + 1;
+		struct pi_orphan_attr at;
+
+		if (!pi_pin_entry_pinned(ent[j])) {
+			j++;
+			continue;
+		}
+		while (e < n && pfns[e] == pfns[e - 1] + 1 && idx[e] == idx[e - 1] + 1 &&
+		       pi_pin_entry_pinned(ent[e]))
+			e++;
+		au->sys_orphaned += e - j;
+		pi_orphan_attribute(rm, &oc, e - j, &at);
+		r = add_sys_finding(au, pfns[j], pfns[e - 1] + 1, &at);
+		j = e;
+	}
+	pi_orphan_ctx_free(&oc);
+out:
+	free(pfns);
+	free(ent);
+	free(idx);
+	return r;
+}
+
+static int sys_scan(struct audit *au)
+{
+	const struct pi_cli *cli = au->cli;
+	struct pi_pfn_ranges ranges = { 0 };
+	struct pi_pinned_set set = { 0 };
+	struct pi_rmap rm = { 0 };
+	pid_t *pids = NULL;
+	struct timespec t0;
+	int r;
+
+	if (!cli->all)
+		return 0;
+	if (!pi_source_is_exact(au->src->source) || !au->src->pinsrc) {
+		au->sys_skip = "needs an exact pin source (kpagepin or bpf)";
+		return 0;
+	}
+	if (!au->src->pfn_visible) {
+		au->sys_skip = "needs PFNs from pagemap (CAP_SYS_ADMIN)";
+		return 0;
+	}
+	if (!au->layout_ok) {
+		au->sys_skip = "needs the physical layout (/proc/zoneinfo or /sys/devices/system/memory)";
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = pi_layout_all(&au->layout, &ranges);
+	if (r == 0)
+		r = pi_pinmap_scan(au->src->pinsrc, &ranges, 0, &set);
+	if (r < 0) {
+		pi_errno(r, "%s: system-wide pin scan failed", pi_source_name(au->src->source));
+		au->sys_skip = "the PFN scan failed";
+		r = r == -ENOMEM ? r : 0;
+		goto out;
+	}
+	pids = malloc((cli->npids ? cli->npids : 1) * sizeof(*pids));
+	if (!pids) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(pids, cli->pids, cli->npids * sizeof(*pids));
+	qsort(pids, cli->npids, sizeof(*pids), cmp_pid);
+	r = pi_rmap_build(&set, &ranges, pids, cli->npids, &rm);
+	if (r < 0) {
+		pi_errno(r, "system-wide pin scan: reverse map");
+		au->sys_skip = "the reverse map failed";
+		r = r == -ENOMEM ? r : 0;
+		goto out;
+	}
+	au->sys_scan = true;
+	au->sys_pinned = set.n;
+	/* the processes mapping a pinned page, VmPin or not */
+	for (size_t i = 0; i < rm.nprocs; i++)
+		if (rm.procs[i].pinned_mapped)
+			pids[au->npinned_pids++] = rm.procs[i].pid;
+	qsort(pids, au->npinned_pids, sizeof(*pids), cmp_pid);
+	au->pinned_pids = pids;
+	pids = NULL;
+	if (au->run[PI_CHK_ORPHANED_PIN])
+		r = sys_orphans(au, &set, &rm);
+	au->sys_seconds = elapsed(&t0);
+out:
+	free(pids);
+	pi_rmap_free(&rm);
+	pi_pinned_set_free(&set);
+	pi_pfn_ranges_free(&ranges);
+	return r;
+}
+
+/*
+ * A system-wide orphan attributed to a buffer that the process's own
+ * orphaned-pin finding names already: one finding, with the PFNs added.
+ */
+static void fold_sys_orphans(struct audit *au)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < au->nfinds; i++) {
+		struct audit_finding *sf = &au->finds[i];
+		bool folded = false;
+
+		if (sf->proc == NO_PROC && sf->pid) {
+			for (size_t k = 0; k < au->nfinds && !folded; k++) {
+				struct audit_finding *pf = &au->finds[k];
+
+				if (pf->proc == NO_PROC || pf->f.check != PI_CHK_ORPHANED_PIN ||
+				    pf->f.has_pfn || au->procs[pf->proc].pid != sf->pid ||
+				    strcmp(pf->f.holder, sf->f.holder) != 0)
+					continue;
+				pf->f.has_pfn = true;
+				pf->f.pfn_start = sf->f.pfn_start;
+				pf->f.pfn_end = sf->f.pfn_end;
+				pf->f.pfn_runs = sf->f.pfn_runs;
+				snprintf(pf->f.detail, sizeof(pf->f.detail), "%s", sf->f.detail);
+				folded = true;
+			}
+		}
+		if (folded) {
+			au->count[PI_CHK_ORPHANED_PIN]--;
+			continue;
+		}
+		au->finds[out++] = *sf;
+	}
+	au->nfinds = out;
 }
 
 static int audit_walk(struct audit *au)
@@ -350,12 +607,20 @@ static int audit_walk(struct audit *au)
 	const struct pi_cli *cli = au->cli;
 	int r;
 
+	r = sys_scan(au);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < cli->npids; i++) {
 		pid_t pid = cli->pids[i];
 
 		au->candidates++;
 		if (cli->all) {
 			r = can_hold_pins(pid);
+			/* pins the exact source saw on its pages: no VmPin, no ring (VFIO, GUP) */
+			if (r <= 0 && r != -ENOENT && r != -ESRCH && pid_pinned(au, pid)) {
+				au->by_scan++;
+				r = 1;
+			}
 			if (r == -ENOENT || r == -ESRCH)
 				continue;	/* gone before we knew it mattered */
 			if (r < 0) {
@@ -371,6 +636,7 @@ static int audit_walk(struct audit *au)
 		if (r == -ENOMEM)
 			return r;
 	}
+	fold_sys_orphans(au);
 	if (au->unreadable)
 		pi_warn("%zu process(es) could not be checked for pins (their fd directory "
 			"needs root or CAP_SYS_PTRACE)", au->unreadable);
@@ -382,6 +648,19 @@ static int audit_walk(struct audit *au)
 static enum pi_severity finding_severity(const struct audit_finding *af)
 {
 	return pi_check_info(af->f.check)->severity;
+}
+
+static pid_t finding_pid(const struct audit *au, const struct audit_finding *af)
+{
+	return af->proc == NO_PROC ? af->pid : au->procs[af->proc].pid;
+}
+
+/* NULL: a system-wide finding nobody is attributed */
+static const char *finding_comm(const struct audit *au, const struct audit_finding *af)
+{
+	if (af->proc != NO_PROC)
+		return au->procs[af->proc].comm;
+	return af->pid ? af->comm : NULL;
 }
 
 static size_t audited(const struct audit *au)
@@ -414,7 +693,7 @@ static int print_table(struct audit *au, FILE *out)
 				r = -ENOMEM;
 		for (size_t i = 0; i < au->nfinds && r == 0; i++) {
 			const struct audit_finding *af = &au->finds[i];
-			const struct audit_proc *ap = &au->procs[af->proc];
+			const char *comm = finding_comm(au, af);
 			struct libscols_line *ln = scols_table_new_line(tb, NULL);
 			char buf[7][512];
 
@@ -422,8 +701,8 @@ static int print_table(struct audit *au, FILE *out)
 				r = -ENOMEM;
 				break;
 			}
-			snprintf(buf[0], sizeof(buf[0]), "%d", (int)ap->pid);
-			snprintf(buf[1], sizeof(buf[1]), "%s", ap->comm);
+			snprintf(buf[0], sizeof(buf[0]), "%d", (int)finding_pid(au, af));
+			snprintf(buf[1], sizeof(buf[1]), "%s", comm ? comm : "-");
 			snprintf(buf[2], sizeof(buf[2]), "%s", pi_check_info(af->f.check)->id);
 			snprintf(buf[3], sizeof(buf[3]), "%s", pi_severity_name(finding_severity(af)));
 			if (af->f.has_range) {
@@ -457,6 +736,8 @@ static int print_table(struct audit *au, FILE *out)
 	fprintf(out, "audited %zu process(es)", audited(au));
 	if (cli->all) {
 		fprintf(out, " of %zu (%zu without pins skipped", au->candidates, au->no_pins);
+		if (au->by_scan)
+			fprintf(out, ", %zu by their pinned pages only", au->by_scan);
 		if (au->unreadable)
 			fprintf(out, ", %zu unreadable", au->unreadable);
 		fputc(')', out);
@@ -467,6 +748,11 @@ static int print_table(struct audit *au, FILE *out)
 	for (size_t i = 0; i < au->nprocs; i++)
 		if (au->procs[i].gone)
 			fprintf(out, "gone: pid %d exited during the audit\n", (int)au->procs[i].pid);
+	if (au->sys_scan)
+		fprintf(out, "system-wide: %" PRIu64 " pinned pages, %" PRIu64 " mapped by no process "
+			"(%.2f s)\n", au->sys_pinned, au->sys_orphaned, au->sys_seconds);
+	else if (au->sys_skip)
+		fprintf(out, "note: no system-wide pin scan: %s\n", au->sys_skip);
 	for (int c = 0; c < PI_CHK__MAX; c++)
 		if (au->skip_reason[c])
 			fprintf(out, "skipped: %s: %s\n", pi_check_info(c)->id, au->skip_reason[c]);
@@ -506,12 +792,11 @@ static void print_json(struct audit *au, FILE *out)
 	jw_array_open(&w, "findings");
 	for (size_t i = 0; i < au->nfinds; i++) {
 		const struct audit_finding *af = &au->finds[i];
-		const struct audit_proc *ap = &au->procs[af->proc];
 		char msg[512];
 
 		jw_object_open(&w, NULL);
-		jw_i64(&w, "pid", ap->pid);
-		jw_string(&w, "comm", ap->comm);
+		jw_i64(&w, "pid", finding_pid(au, af));
+		jw_string_or_null(&w, "comm", finding_comm(au, af));
 		jw_string(&w, "check", pi_check_info(af->f.check)->id);
 		jw_string(&w, "severity", pi_severity_name(finding_severity(af)));
 		if (af->f.has_range) {
@@ -526,6 +811,32 @@ static void print_json(struct audit *au, FILE *out)
 		jw_string(&w, "message", msg);
 		jw_string_or_null(&w, "holder", *af->f.holder ? af->f.holder : NULL);
 		jw_string(&w, "hint", pi_check_info(af->f.check)->hint);
+		jw_bool(&w, "system_wide", af->proc == NO_PROC);
+		if (af->f.has_pfn) {
+			jw_u64(&w, "pfn_start", af->f.pfn_start);
+			jw_u64(&w, "pfn_end", af->f.pfn_end);
+			if (af->f.check == PI_CHK_ORPHANED_PIN)
+				jw_u64(&w, "pfn_runs", af->f.pfn_runs);
+		}
+		if (*af->f.detail)
+			jw_string(&w, "detail", af->f.detail);
+		if (af->f.check == PI_CHK_MEMLOCK_HEADROOM) {
+			jw_i64(&w, "headroom_kib", af->f.headroom_kib);
+			jw_u64(&w, "memlock_limit_kib", af->f.limit_kib);
+			jw_u64(&w, "threshold_kib", af->f.threshold_kib);
+		}
+		if (af->f.check == PI_CHK_FORK_UNSAFE) {
+			static const char *const kinds[] = { "partial-dontfork", "edge-shared",
+							     "max-map-count" };
+
+			jw_string(&w, "pattern", kinds[af->f.fork]);
+			if (af->f.fork == PI_FORK_MAP_COUNT) {
+				jw_u64(&w, "vma_count", af->f.vma_count);
+				jw_u64(&w, "max_map_count", af->f.max_map_count);
+			} else {
+				jw_u64(&w, "dontfork_pages", af->f.dontfork_pages);
+			}
+		}
 		jw_object_close(&w);
 	}
 	jw_array_close(&w);
@@ -562,7 +873,30 @@ static void print_json(struct audit *au, FILE *out)
 		jw_u64(&w, "not_pinned", ap->sum.counts[PI_V_NOT]);
 		jw_u64(&w, "unknown", ap->sum.counts[PI_V_UNKNOWN]);
 		jw_u64(&w, "pinned_kib", ap->held * 4);
+		jw_u64(&w, "vfio_kib", ap->vfio_pages * 4);
 		jw_object_close(&w);
+		if (ap->acct_ok) {
+			const struct pi_accounting *a = &ap->acct;
+
+			jw_object_open(&w, "memlock");
+			if (a->has_vmlck)
+				jw_u64(&w, "vmlck_kib", a->vmlck_kib);
+			else
+				jw_null(&w, "vmlck_kib");
+			if (a->memlock.known && !a->memlock.soft_unlimited)
+				jw_u64(&w, "limit_kib", a->memlock.soft / 1024);
+			else
+				jw_null(&w, "limit_kib");
+			if (a->headroom_known)
+				jw_i64(&w, "headroom_kib", a->headroom_kib);
+			else
+				jw_null(&w, "headroom_kib");
+			if (a->cap_known)
+				jw_bool(&w, "cap_ipc_lock", a->cap_ipc_lock);
+			else
+				jw_null(&w, "cap_ipc_lock");
+			jw_object_close(&w);
+		}
 		jw_bool(&w, "gone", false);
 		jw_object_close(&w);
 	}
@@ -574,6 +908,17 @@ static void print_json(struct audit *au, FILE *out)
 	jw_u64(&w, "processes_without_pins", au->no_pins);
 	jw_u64(&w, "processes_unreadable", au->unreadable);
 	jw_u64(&w, "processes_gone", au->ngone);
+	jw_u64(&w, "processes_by_pinned_pages", au->by_scan);
+	jw_object_close(&w);
+	jw_object_open(&w, "system_scan");
+	jw_bool(&w, "ran", au->sys_scan);
+	jw_string_or_null(&w, "reason", au->sys_scan ? NULL : au->sys_skip ? au->sys_skip :
+			  "only with --all");
+	if (au->sys_scan) {
+		jw_u64(&w, "pinned_pages", au->sys_pinned);
+		jw_u64(&w, "orphaned_pages", au->sys_orphaned);
+		jw_double(&w, "seconds", au->sys_seconds);
+	}
 	jw_object_close(&w);
 	jw_object_close(&w);
 	jw_end(&w);
@@ -621,6 +966,24 @@ static void print_prometheus(struct audit *au, FILE *out)
 	prom_family(out, "pininspect_maybe_pinned_pages",
 		    "Anonymous pages that may be pinned (holder range or bias test), per process");
 	prom_per_proc(au, out, "pininspect_maybe_pinned_pages", PI_V_MAYBE);
+	prom_family(out, "pininspect_memlock_headroom_kib",
+		    "RLIMIT_MEMLOCK soft limit minus max(VmPin, VmLck), per process with a finite limit");
+	for (size_t i = 0; i < au->nprocs; i++) {
+		const struct audit_proc *ap = &au->procs[i];
+		char *comm;
+
+		if (ap->gone || !ap->acct_ok || !ap->acct.headroom_known)
+			continue;
+		comm = pi_escape_prom_label(ap->comm);
+		fprintf(out, "pininspect_memlock_headroom_kib{pid=\"%d\",comm=\"%s\"} %" PRId64 "\n",
+			(int)ap->pid, comm ? comm : "", ap->acct.headroom_kib);
+		free(comm);
+	}
+	if (au->sys_scan) {
+		prom_family(out, "pininspect_orphaned_pinned_pages",
+			    "Pinned pages mapped by no process (system-wide scan)");
+		fprintf(out, "pininspect_orphaned_pinned_pages %" PRIu64 "\n", au->sys_orphaned);
+	}
 	prom_family(out, "pininspect_findings", "Audit findings per check");
 	for (int c = 0; c < PI_CHK__MAX; c++)
 		if (au->run[c])
@@ -739,6 +1102,8 @@ int pi_audit_run(const struct pi_cli *cli, struct pi_sources *src)
 		au.trouble = true;
 	free(au.procs);
 	free(au.finds);
+	free(au.pinned_pids);
+	pi_layout_free(&au.layout);
 	if (au.trouble)
 		return PI_EXIT_TROUBLE;
 	return failing ? PI_EXIT_FINDINGS : PI_EXIT_OK;

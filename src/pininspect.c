@@ -43,6 +43,7 @@ enum {
 	OPT_ZONE,
 	OPT_MEMORY_BLOCK,
 	OPT_CMA,
+	OPT_MEMLOCK_HEADROOM,
 };
 
 static const struct argp_option options[] = {
@@ -79,6 +80,9 @@ static const struct argp_option options[] = {
 	{ "format", OPT_FORMAT, "FMT", 0, "audit output: table, json or prometheus", 4 },
 	{ "output-file", OPT_OUTPUT_FILE, "FILE", 0,
 	  "write the audit to FILE atomically (temp file + rename)", 4 },
+	{ "memlock-headroom", OPT_MEMLOCK_HEADROOM, "KIB", 0,
+	  "memlock-headroom check: warn under KIB of RLIMIT_MEMLOCK left "
+	  "(default 10% of the limit, at most 1 MiB)", 4 },
 	{ NULL, 0, NULL, 0, "System-wide pin map:", 5 },
 	{ "map", OPT_MAP, NULL, 0, "map pinned pages by PFN to their owners (needs an exact source)", 5 },
 	{ "pfn-range", OPT_PFN_RANGE, "START-END", 0, "only PFNs in [START, END)", 5 },
@@ -166,6 +170,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_LIST_CHECKS: cli->mode = PI_MODE_LIST_CHECKS; break;
 	case OPT_FORMAT: cli->format = arg; break;
 	case OPT_OUTPUT_FILE: cli->output_file = arg; break;
+	case OPT_MEMLOCK_HEADROOM: {
+		uint64_t v;
+
+		if (pi_parse_u64(arg, 10, &v) < 0 || v > (UINT64_C(1) << 40))
+			argp_error(state, "bad --memlock-headroom '%s' (KiB)", arg);
+		cli->memlock_headroom_kib = (int64_t)v;
+		break;
+	}
 	case OPT_MAP: cli->mode = PI_MODE_MAP; break;
 	case OPT_PFN_RANGE: cli->pfn_range = arg; break;
 	case OPT_NODE: {
@@ -401,7 +413,8 @@ static void cli_free(struct pi_cli *cli)
 int main(int argc, char **argv)
 {
 	struct pi_cli cli __attribute__((cleanup(cli_free))) = {
-		.mode = PI_MODE_REPORT, .interval_ms = 1000, .node = -1, .memory_block = -1 };
+		.mode = PI_MODE_REPORT, .interval_ms = 1000, .node = -1, .memory_block = -1,
+		.memlock_headroom_kib = -1 };
 	struct pi_sources src;
 	int rc, r;
 

@@ -60,6 +60,7 @@ struct pi_cli {
 	const char *skips;		/* --skip=ID,... */
 	const char *format;		/* --format=table|json|prometheus */
 	const char *output_file;	/* --output-file (atomic write) */
+	int64_t memlock_headroom_kib;	/* --memlock-headroom, -1 = 10% of the limit or 1 MiB */
 	/* map */
 	const char *pfn_range;		/* --pfn-range=START-END */
 	int node;			/* --node, -1 = all */

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include "pininspect/scan.h"
+#include "pininspect/accounting.h"
+#include "pininspect/pinmap.h"
 
 /*
  * Audit checks (issue 5): pure logic over the pages a scan streams and
@@ -30,6 +32,10 @@ enum pi_check_id {
 	PI_CHK_PINS_UNACCOUNTED,
 	PI_CHK_LONGTERM_UNPINNABLE,
 	PI_CHK_BIAS_ONLY,
+	PI_CHK_MEMLOCK_HEADROOM,
+	PI_CHK_FORK_UNSAFE,
+	PI_CHK_LONGTERM_IN_MOVABLE,
+	PI_CHK_VFIO_PINS,
 	PI_CHK__MAX
 };
 
@@ -38,6 +44,8 @@ enum pi_check_id {
 #define PI_NEED_EXCLUSIVE	(1U << 1)	/* AnonExclusive: kpageflags or exact source */
 #define PI_NEED_LONGTERM	(1U << 2)	/* source reports LONGTERM_PINNABLE */
 #define PI_NEED_VMPIN		(1U << 3)	/* VmPin in /proc/PID/status */
+#define PI_NEED_PFN		(1U << 4)	/* PFNs in pagemap (CAP_SYS_ADMIN) */
+#define PI_NEED_LAYOUT		(1U << 5)	/* zones / CMA areas (/proc/zoneinfo, sysfs) */
 
 struct pi_check_info {
 	const char *id;
@@ -65,6 +73,8 @@ struct pi_audit_caps {
 	enum pi_source source;		/* what verdicts come from */
 	bool exclusive_known;		/* kpageflags or an exact source readable */
 	bool longterm_known;		/* entries carry KPP_F_LONGTERM_PINNABLE */
+	bool pfn_visible;		/* pagemap shows PFNs */
+	bool layout_known;		/* zones or memory blocks readable */
 };
 bool pi_source_is_exact(enum pi_source s);
 /* NULL if the check can run with these capabilities, else why not */
@@ -77,6 +87,18 @@ struct pi_finding {
 	uint64_t pages;
 	char holder[48];		/* holder desc, "" when none */
 	uint64_t vmpin_kib, found_kib;	/* accounting checks */
+	char detail[64];		/* zone / CMA area, orphan attribution */
+	/* system-wide orphaned-pin, longterm-pin-in-movable: first PFN range */
+	bool has_pfn;
+	uint64_t pfn_start, pfn_end;	/* [pfn_start, pfn_end) */
+	uint64_t pfn_runs;		/* orphaned-pin: runs of PFNs folded in (first above) */
+	/* memlock-headroom */
+	int64_t headroom_kib;
+	uint64_t limit_kib, vmlck_kib, threshold_kib;
+	/* fork-unsafe */
+	enum { PI_FORK_PARTIAL, PI_FORK_EDGE_SHARED, PI_FORK_MAP_COUNT } fork;
+	uint64_t dontfork_pages;
+	uint64_t vma_count, max_map_count;
 };
 
 /* Human message of a finding (no hint) */
@@ -93,7 +115,24 @@ struct pi_audit_proc {
 	struct pi_finding *f;
 	size_t n, cap;
 	size_t open[PI_CHK__MAX];	/* index + 1 of the run being extended, 0 none */
+	uint64_t vfio_pages;		/* held pages attributed to the vfio (VmLck) class */
+	/*
+	 * Set by the caller before the scan / before pi_audit_proc_finish;
+	 * NULL turns the check that needs it off for this process.
+	 */
+	const struct pi_layout *layout;		/* longterm-pin-in-movable */
+	const struct pi_smaps *smaps;		/* fork-unsafe */
+	uint64_t max_map_count;			/* fork-unsafe, 0 unknown */
+	const struct pi_accounting *acct;	/* memlock-headroom */
+	int64_t memlock_threshold_kib;		/* -1: pi_memlock_threshold_kib default */
 };
+
+/* --memlock-headroom default: 10% of the soft limit, at most 1 MiB */
+uint64_t pi_memlock_threshold_kib(const struct pi_accounting *a, int64_t opt_kib);
+
+/* A system-wide orphaned run as a finding (pid of the holder, if any, by the caller) */
+void pi_orphan_finding(struct pi_finding *f, uint64_t pfn_start, uint64_t pfn_end,
+		       const struct pi_orphan_attr *at);
 
 /* enabled: the selection; checks these capabilities cannot run stay off */
 void pi_audit_proc_init(struct pi_audit_proc *a, const struct pi_proc *p,

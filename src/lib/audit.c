@@ -102,6 +102,39 @@ static const struct pi_check_info checks[PI_CHK__MAX] = {
 		"small folios have no pin counter; 1024 plain references look the same: "
 		"corroborate with the holder (io_uring fdinfo, rdma resource) and VmPin",
 	},
+	[PI_CHK_MEMLOCK_HEADROOM] = {
+		"memlock-headroom", PI_SEV_WARNING, 0,
+		"RLIMIT_MEMLOCK left after VmPin / VmLck is under the threshold "
+		"(--memlock-headroom, default 10% of the limit, at most 1 MiB): the next "
+		"buffer registration fails with ENOMEM",
+		"raise the memlock limit (LimitMEMLOCK= in the unit, ulimit -l, "
+		"/etc/security/limits.conf) or register less; processes with CAP_IPC_LOCK "
+		"and unlimited limits are not checked",
+	},
+	[PI_CHK_FORK_UNSAFE] = {
+		"fork-unsafe", PI_SEV_WARNING, 0,
+		"a pinned buffer is only partly MADV_DONTFORK, or its first/last page holds "
+		"data outside it under MADV_DONTFORK, or the VMA count nears vm.max_map_count",
+		"page-align DMA buffers and give them their own pages; MADV_DONTFORK whole "
+		"buffers or none (kernels since 5.9 copy pinned anon pages at fork, so "
+		"no DONTFORK is safe); each DONTFORK range splits a VMA: raise "
+		"vm.max_map_count or merge buffers",
+	},
+	[PI_CHK_LONGTERM_IN_MOVABLE] = {
+		"longterm-pin-in-movable", PI_SEV_ERROR, PI_NEED_PFN | PI_NEED_LAYOUT,
+		"a pinned page held by a long-term holder lies in ZONE_MOVABLE or a CMA area: "
+		"it blocks memory offlining and CMA allocations",
+		"FOLL_LONGTERM migrates pages out of movable zones and CMA before pinning: "
+		"a kernel bug, or a holder pinning without FOLL_LONGTERM; release the pin "
+		"(unregister, close the device) before offlining",
+	},
+	[PI_CHK_VFIO_PINS] = {
+		"vfio-pins", PI_SEV_INFO, PI_NEED_EXACT | PI_NEED_VMPIN,
+		"pinned pages that no io_uring or RDMA holder explains are accounted by VmLck "
+		"(locked_vm), not VmPin: the VFIO holder class",
+		"VFIO type1 charges its pins to locked_vm; they count against "
+		"RLIMIT_MEMLOCK like mlock; nothing to do unless unexpected",
+	},
 };
 
 const struct pi_check_info *pi_check_info(enum pi_check_id id)
@@ -127,6 +160,8 @@ void pi_check_needs_string(unsigned int needs, char *buf, size_t len)
 		{ PI_NEED_EXCLUSIVE, "exclusive" },
 		{ PI_NEED_LONGTERM, "longterm" },
 		{ PI_NEED_VMPIN, "vmpin" },
+		{ PI_NEED_PFN, "pfn" },
+		{ PI_NEED_LAYOUT, "layout" },
 	};
 	size_t off = 0;
 
@@ -199,6 +234,10 @@ const char *pi_check_unmet(enum pi_check_id id, const struct pi_audit_caps *caps
 		       "it can read the zone bits of page->flags and there is no CMA";
 	if ((needs & PI_NEED_EXCLUSIVE) && !caps->exclusive_known)
 		return "needs AnonExclusive from /proc/kpageflags or an exact pin source (root)";
+	if ((needs & PI_NEED_PFN) && !caps->pfn_visible)
+		return "needs PFNs from pagemap (CAP_SYS_ADMIN)";
+	if ((needs & PI_NEED_LAYOUT) && !caps->layout_known)
+		return "needs the physical layout (/proc/zoneinfo or /sys/devices/system/memory)";
 	return NULL;
 }
 
@@ -224,11 +263,25 @@ void pi_finding_message(const struct pi_finding *f, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 " page%s of %s mapped but not pinned: the ring "
 			 "pins other pages (desync)", n, n == 1 ? "" : "s", h ? h : "a holder");
 		break;
-	case PI_CHK_ORPHANED_PIN:
+	case PI_CHK_ORPHANED_PIN: {
+		char runs[96] = "";
+
+		if (f->has_pfn)
+			snprintf(runs, sizeof(runs), "%" PRIu64 " PFN run%s from PFN %" PRIu64,
+				 f->pfn_runs, f->pfn_runs == 1 ? "" : "s", f->pfn_start);
+		if (f->has_pfn && !f->vmpin_kib && !f->found_kib) {
+			/* system-wide only: nothing per process to say */
+			snprintf(buf, len, "%" PRIu64 " pinned page%s mapped by no process (%s); "
+				 "holder: %s%s%s", n, n == 1 ? "" : "s", runs, h ? h : "unknown",
+				 *f->detail ? ", " : "", f->detail);
+			break;
+		}
 		snprintf(buf, len, "%s: %" PRIu64 " page%s outside every VMA while VmPin is %"
-			 PRIu64 " KiB (%" PRIu64 " KiB pinned pages found)", h ? h : "holder", n,
-			 n == 1 ? "" : "s", f->vmpin_kib, f->found_kib);
+			 PRIu64 " KiB (%" PRIu64 " KiB pinned pages found)%s%s%s", h ? h : "holder", n,
+			 n == 1 ? "" : "s", f->vmpin_kib, f->found_kib, *runs ? "; pinned and mapped "
+			 "by no process: " : "", runs, "");
 		break;
+	}
 	case PI_CHK_VMPIN_UNACCOUNTED:
 		snprintf(buf, len, "VmPin %" PRIu64 " KiB, pinned pages found %" PRIu64
 			 " KiB: %" PRIu64 " KiB not accounted for", f->vmpin_kib, f->found_kib,
@@ -246,6 +299,34 @@ void pi_finding_message(const struct pi_finding *f, char *buf, size_t len)
 	case PI_CHK_BIAS_ONLY:
 		snprintf(buf, len, "%" PRIu64 " page%s%s%s pinned by the refcount bias only "
 			 "(estimate)", n, n == 1 ? "" : "s", h ? " of " : "", h ? h : "");
+		break;
+	case PI_CHK_MEMLOCK_HEADROOM:
+		snprintf(buf, len, "RLIMIT_MEMLOCK headroom %" PRId64 " KiB of %" PRIu64 " KiB "
+			 "(VmPin %" PRIu64 " KiB, VmLck %" PRIu64 " KiB), under %" PRIu64 " KiB: "
+			 "further pinning fails with ENOMEM", f->headroom_kib, f->limit_kib,
+			 f->vmpin_kib, f->vmlck_kib, f->threshold_kib);
+		break;
+	case PI_CHK_FORK_UNSAFE:
+		if (f->fork == PI_FORK_PARTIAL)
+			snprintf(buf, len, "MADV_DONTFORK covers %" PRIu64 " of %" PRIu64 " pages of "
+				 "%s: a child gets part of the buffer", f->dontfork_pages, n,
+				 h ? h : "a pinned range");
+		else if (f->fork == PI_FORK_EDGE_SHARED)
+			snprintf(buf, len, "%s shares its %s with data outside it under "
+				 "MADV_DONTFORK: a child loses those bytes", h ? h : "a pinned range",
+				 f->detail);
+		else
+			snprintf(buf, len, "%" PRIu64 " VMAs of vm.max_map_count %" PRIu64 ": more "
+				 "MADV_DONTFORK splits or mappings fail with ENOMEM", f->vma_count,
+				 f->max_map_count);
+		break;
+	case PI_CHK_LONGTERM_IN_MOVABLE:
+		snprintf(buf, len, "%" PRIu64 " pinned page%s%s%s in %s (from PFN %" PRIu64 ")", n,
+			 n == 1 ? "" : "s", h ? " of " : "", h ? h : "", f->detail, f->pfn_start);
+		break;
+	case PI_CHK_VFIO_PINS:
+		snprintf(buf, len, "%" PRIu64 " pinned page%s accounted by VmLck %" PRIu64 " KiB, "
+			 "not VmPin: vfio holder class", n, n == 1 ? "" : "s", f->vmlck_kib);
 		break;
 	default:
 		snprintf(buf, len, "unknown check");
@@ -280,7 +361,8 @@ static struct pi_finding *new_finding(struct pi_audit_proc *a, enum pi_check_id 
 	return f;
 }
 
-static int page_finding(struct pi_audit_proc *a, enum pi_check_id id, const struct pi_page *pg)
+static int page_finding_d(struct pi_audit_proc *a, enum pi_check_id id, const struct pi_page *pg,
+			  const char *detail)
 {
 	const char *h = pg->holder ? pg->holder->desc : "";
 	struct pi_finding *f;
@@ -289,9 +371,11 @@ static int page_finding(struct pi_audit_proc *a, enum pi_check_id id, const stru
 		return 0;
 	if (a->open[id]) {
 		f = &a->f[a->open[id] - 1];
-		if (f->end == pg->addr && strcmp(f->holder, h) == 0) {
+		if (f->end == pg->addr && strcmp(f->holder, h) == 0 && strcmp(f->detail, detail) == 0) {
 			f->end += PAGE_SZ;
 			f->pages++;
+			if (pg->pfn_known && f->has_pfn && f->pfn_end == pg->pfn)
+				f->pfn_end++;
 			return 0;
 		}
 	}
@@ -303,8 +387,30 @@ static int page_finding(struct pi_audit_proc *a, enum pi_check_id id, const stru
 	f->end = pg->addr + PAGE_SZ;
 	f->pages = 1;
 	snprintf(f->holder, sizeof(f->holder), "%s", h);
+	snprintf(f->detail, sizeof(f->detail), "%s", detail);
 	a->open[id] = a->n;
 	return 0;
+}
+
+static int page_finding(struct pi_audit_proc *a, enum pi_check_id id, const struct pi_page *pg)
+{
+	return page_finding_d(a, id, pg, "");
+}
+
+/* held page in ZONE_MOVABLE or CMA: where, or NULL */
+static const char *movable_where(const struct pi_layout *l, const struct pi_page *pg, char *buf,
+				 size_t len)
+{
+	const struct pi_cma_area *cma;
+
+	if (!l || !pg->pfn_known || !pg->pfn || !pi_layout_pfn_movable(l, pg->pfn))
+		return NULL;
+	cma = pi_layout_cma(l, pg->pfn);
+	if (cma)
+		snprintf(buf, len, "CMA area %.50s", cma->name);
+	else
+		snprintf(buf, len, "ZONE_MOVABLE");
+	return buf;
 }
 
 int pi_audit_page(const struct pi_page *pg, void *userdata)
@@ -334,6 +440,25 @@ int pi_audit_page(const struct pi_page *pg, void *userdata)
 		r = page_finding(a, PI_CHK_LONGTERM_UNPINNABLE, pg);
 	if (r == 0 && pg->verdict == PI_V_PINNED && !pg->pin_exact && exact)
 		r = page_finding(a, PI_CHK_BIAS_ONLY, pg);
+	if (held && pg->holder && pg->holder->kind == PI_HOLDER_VFIO) {
+		a->vfio_pages++;
+		if (r == 0)
+			r = page_finding(a, PI_CHK_VFIO_PINS, pg);
+	}
+	if (r == 0 && held && pg->present && a->enabled[PI_CHK_LONGTERM_IN_MOVABLE]) {
+		char where[64];
+
+		if (movable_where(a->layout, pg, where, sizeof(where))) {
+			size_t before = a->n;
+
+			r = page_finding_d(a, PI_CHK_LONGTERM_IN_MOVABLE, pg, where);
+			if (r == 0 && a->n > before) {
+				a->f[a->n - 1].has_pfn = true;
+				a->f[a->n - 1].pfn_start = pg->pfn;
+				a->f[a->n - 1].pfn_end = pg->pfn + 1;
+			}
+		}
+	}
 	return r;
 }
 
@@ -357,17 +482,124 @@ uint64_t pi_range_unmapped_pages(const struct pi_vma_list *l, uint64_t start, ui
 	return (e - s - covered) / PAGE_SZ;
 }
 
+uint64_t pi_memlock_threshold_kib(const struct pi_accounting *a, int64_t opt_kib)
+{
+	uint64_t t;
+
+	if (opt_kib >= 0)
+		return (uint64_t)opt_kib;
+	t = a->memlock.soft / 1024 / 10;
+	return t < 1024 ? t : 1024;
+}
+
+void pi_orphan_finding(struct pi_finding *f, uint64_t pfn_start, uint64_t pfn_end,
+		       const struct pi_orphan_attr *at)
+{
+	memset(f, 0, sizeof(*f));
+	f->check = PI_CHK_ORPHANED_PIN;
+	f->has_pfn = true;
+	f->pfn_start = pfn_start;
+	f->pfn_end = pfn_end;
+	f->pages = pfn_end - pfn_start;
+	f->pfn_runs = 1;
+	if (at && at->holder) {
+		snprintf(f->holder, sizeof(f->holder), "%s", at->holder->h.desc);
+		f->has_range = true;
+		f->start = at->holder->h.start & ~(PAGE_SZ - 1);
+		f->end = (at->holder->h.end + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+	} else if (at && at->proc) {
+		snprintf(f->holder, sizeof(f->holder), "VmPin of pid %d", (int)at->proc->pid);
+	}
+	if (at && at->why)
+		snprintf(f->detail, sizeof(f->detail), "%s", at->why);
+}
+
+static int memlock_finding(struct pi_audit_proc *a)
+{
+	const struct pi_accounting *acc = a->acct;
+	uint64_t t;
+	struct pi_finding *f;
+
+	if (!acc || !a->enabled[PI_CHK_MEMLOCK_HEADROOM])
+		return 0;
+	t = pi_memlock_threshold_kib(acc, a->memlock_threshold_kib);
+	if (!pi_accounting_low_headroom(acc, t))
+		return 0;
+	f = new_finding(a, PI_CHK_MEMLOCK_HEADROOM);
+	if (!f)
+		return -ENOMEM;
+	f->headroom_kib = acc->headroom_kib;
+	f->limit_kib = acc->memlock.soft / 1024;
+	f->vmpin_kib = acc->vmpin_kib;
+	f->vmlck_kib = acc->vmlck_kib;
+	f->threshold_kib = t;
+	return 0;
+}
+
+static int fork_findings(struct pi_audit_proc *a)
+{
+	const struct pi_proc *p = a->proc;
+	struct pi_fork_safety fs;
+	struct pi_finding *f;
+
+	if (!a->smaps || !a->enabled[PI_CHK_FORK_UNSAFE])
+		return 0;
+	for (size_t i = 0; i < p->holders.n; i++) {
+		const struct pi_holder *h = &p->holders.h[i];
+		bool edge;
+
+		pi_fork_safety(a->smaps, h->start, h->end, a->max_map_count, &fs);
+		edge = (fs.head_shared || fs.tail_shared) && fs.dontfork_pages;
+		if (!fs.partial && !edge)
+			continue;
+		f = new_finding(a, PI_CHK_FORK_UNSAFE);
+		if (!f)
+			return -ENOMEM;
+		f->has_range = true;
+		f->start = h->start & ~(PAGE_SZ - 1);
+		f->end = (h->end + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+		f->pages = fs.pages;
+		f->dontfork_pages = fs.dontfork_pages;
+		f->fork = fs.partial ? PI_FORK_PARTIAL : PI_FORK_EDGE_SHARED;
+		snprintf(f->holder, sizeof(f->holder), "%s", h->desc);
+		snprintf(f->detail, sizeof(f->detail), "%s",
+			 fs.head_shared && fs.tail_shared ? "first and last pages" :
+			 fs.head_shared ? "first page" : "last page");
+	}
+	/* the kernel refuses new VMAs at max_map_count; warn at 90% */
+	if (p->holders.n && a->max_map_count && a->smaps->n * 10 > a->max_map_count * 9) {
+		f = new_finding(a, PI_CHK_FORK_UNSAFE);
+		if (!f)
+			return -ENOMEM;
+		f->fork = PI_FORK_MAP_COUNT;
+		f->vma_count = a->smaps->n;
+		f->max_map_count = a->max_map_count;
+	}
+	return 0;
+}
+
 int pi_audit_proc_finish(struct pi_audit_proc *a)
 {
 	const struct pi_proc *p = a->proc;
 	const struct pi_status *st = &p->status;
-	uint64_t found_kib = a->held * 4, orphaned = 0, explained;
+	/* VmLck (vfio class) pages are not VmPin's business */
+	uint64_t vmpin_held = a->held - (a->vfio_pages < a->held ? a->vfio_pages : a->held);
+	uint64_t found_kib = vmpin_held * 4, orphaned = 0, explained;
 	struct pi_finding *f;
+	int r;
 
+	r = memlock_finding(a);
+	if (r == 0)
+		r = fork_findings(a);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < p->holders.n; i++) {
 		const struct pi_holder *h = &p->holders.h[i];
-		uint64_t u = pi_range_unmapped_pages(&p->vmas, h->start, h->end);
+		uint64_t u;
 
+		if (h->kind == PI_HOLDER_VFIO)
+			continue;
+		u = pi_range_unmapped_pages(&p->vmas, h->start, h->end);
 		if (!u)
 			continue;
 		orphaned += u;
@@ -396,14 +628,38 @@ int pi_audit_proc_finish(struct pi_audit_proc *a)
 		f->vmpin_kib = st->vmpin_kib;
 		f->found_kib = found_kib;
 	}
-	if (a->enabled[PI_CHK_PINS_UNACCOUNTED] && found_kib > st->vmpin_kib) {
-		f = new_finding(a, PI_CHK_PINS_UNACCOUNTED);
-		if (!f)
-			return -ENOMEM;
-		f->pages = (found_kib - st->vmpin_kib + 3) / 4;
-		f->vmpin_kib = st->vmpin_kib;
-		f->found_kib = found_kib;
+	if (found_kib > st->vmpin_kib) {
+		uint64_t excess = found_kib - st->vmpin_kib, vfio = 0;
+
+		/*
+		 * VmLck (not from mlock) covering the pins VmPin cannot: the
+		 * vfio class, even where the scan could not place it on runs
+		 */
+		if (p->has_vfio && p->vfio.vfio && !p->vfio.whole)
+			vfio = excess < p->vfio.lock_kib ? excess : p->vfio.lock_kib;
+		if (vfio && a->enabled[PI_CHK_VFIO_PINS]) {
+			f = new_finding(a, PI_CHK_VFIO_PINS);
+			if (!f)
+				return -ENOMEM;
+			f->pages = (vfio + 3) / 4;
+			f->vmlck_kib = st->vmlck_kib;
+			f->vmpin_kib = st->vmpin_kib;
+			f->found_kib = found_kib;
+		}
+		excess -= vfio;
+		if (excess && a->enabled[PI_CHK_PINS_UNACCOUNTED]) {
+			f = new_finding(a, PI_CHK_PINS_UNACCOUNTED);
+			if (!f)
+				return -ENOMEM;
+			f->pages = (excess + 3) / 4;
+			f->vmpin_kib = st->vmpin_kib;
+			f->found_kib = found_kib;
+		}
 	}
+	/* page-level vfio findings carry VmLck too */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->f[i].check == PI_CHK_VFIO_PINS && !a->f[i].vmlck_kib)
+			a->f[i].vmlck_kib = st->vmlck_kib;
 	return 0;
 }
 

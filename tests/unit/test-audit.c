@@ -31,6 +31,7 @@ static void make_proc(struct pi_proc *p, uint64_t vmpin_kib, size_t nholders)
 /* kpagepin with kpageflags: every check can run */
 static const struct pi_audit_caps kpp_caps = {
 	.source = PI_SRC_KPAGEPIN, .exclusive_known = true, .longterm_known = true,
+	.pfn_visible = true, .layout_known = true,
 };
 
 static void all_enabled(bool en[PI_CHK__MAX])
@@ -117,7 +118,7 @@ static void test_unmet(void)
 	struct pi_audit_caps iou = { .source = PI_SRC_IOURING, .exclusive_known = false };
 	struct pi_audit_caps bpf = { .source = PI_SRC_BPF, .exclusive_known = true };
 	struct pi_audit_caps kpp = { .source = PI_SRC_KPAGEPIN, .exclusive_known = true,
-				     .longterm_known = true };
+				     .longterm_known = true, .pfn_visible = true, .layout_known = true };
 	int n = 0;
 
 	ok(pi_check_unmet(PI_CHK_HOLDER_NOT_PINNED, &iou) != NULL,
@@ -136,6 +137,16 @@ static void test_unmet(void)
 	for (int i = 0; i < PI_CHK__MAX; i++)
 		n += pi_check_unmet(i, &kpp) == NULL;
 	is_int(n, PI_CHK__MAX, "kpagepin with kpageflags: every check runs");
+	kpp.pfn_visible = false;
+	ok(pi_check_unmet(PI_CHK_LONGTERM_IN_MOVABLE, &kpp) != NULL,
+	   "longterm-pin-in-movable needs PFNs: skipped without privilege");
+	kpp.pfn_visible = true;
+	kpp.layout_known = false;
+	ok(pi_check_unmet(PI_CHK_LONGTERM_IN_MOVABLE, &kpp) != NULL,
+	   "longterm-pin-in-movable needs the layout");
+	ok(!pi_check_unmet(PI_CHK_MEMLOCK_HEADROOM, &iou) && !pi_check_unmet(PI_CHK_FORK_UNSAFE, &iou),
+	   "memlock-headroom and fork-unsafe run with holders only");
+	ok(pi_check_unmet(PI_CHK_VFIO_PINS, &iou) != NULL, "vfio-pins needs an exact source");
 }
 
 static void test_clean(void)
@@ -350,6 +361,299 @@ static void test_accounting(void)
 	is_int(pi_range_unmapped_pages(&p.vmas, 0x10000, 0x20000), 0, "mapped range");
 }
 
+static void set_acct(struct pi_accounting *acc, uint64_t soft, uint64_t vmpin, uint64_t vmlck,
+		     bool cap)
+{
+	memset(acc, 0, sizeof(*acc));
+	acc->memlock.known = true;
+	acc->memlock.soft = acc->memlock.hard = soft;
+	acc->has_vmpin = acc->has_vmlck = true;
+	acc->vmpin_kib = vmpin;
+	acc->vmlck_kib = vmlck;
+	acc->cap_known = true;
+	acc->cap_ipc_lock = cap;
+	pi_accounting_compute(acc);
+}
+
+static void test_memlock(void)
+{
+	struct pi_audit_proc a;
+	struct pi_accounting acc;
+	struct pi_proc p;
+	bool en[PI_CHK__MAX];
+	const struct pi_finding *f;
+	char msg[256];
+
+	all_enabled(en);
+	make_proc(&p, 256, 0);
+	/* 8 MiB limit: 10% is 819 KiB; 256 KiB pinned: 7936 KiB left */
+	set_acct(&acc, 8 << 20, 256, 0, false);
+	is_int(pi_memlock_threshold_kib(&acc, -1), 819, "default threshold: 10%% of the limit");
+	set_acct(&acc, 64ULL << 30, 256, 0, false);
+	is_int(pi_memlock_threshold_kib(&acc, -1), 1024, "default threshold: at most 1 MiB");
+	is_int(pi_memlock_threshold_kib(&acc, 5), 5, "--memlock-headroom wins");
+
+	set_acct(&acc, 8 << 20, 256, 0, false);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	a.acct = &acc;
+	a.memlock_threshold_kib = -1;
+	pi_audit_proc_finish(&a);
+	is_int(count(&a, PI_CHK_MEMLOCK_HEADROOM), 0, "plenty of headroom: quiet");
+	pi_audit_proc_free(&a);
+
+	/* 280 KiB limit, VmPin 256 (VmLck 0): 24 KiB left, under 28 */
+	set_acct(&acc, 280 << 10, 256, 0, false);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	a.acct = &acc;
+	a.memlock_threshold_kib = -1;
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_MEMLOCK_HEADROOM);
+	ok(f && f->headroom_kib == 24 && f->limit_kib == 280 && f->threshold_kib == 28 &&
+	   pi_check_info(f->check)->severity == PI_SEV_WARNING, "memlock-headroom: 24 KiB left warns");
+	if (f) {
+		pi_finding_message(f, msg, sizeof(msg));
+		ok(strstr(msg, "24 KiB") && strstr(msg, "ENOMEM"), "memlock message: %s", msg);
+	}
+	pi_audit_proc_free(&a);
+
+	/* VmLck (VFIO) larger than VmPin binds */
+	set_acct(&acc, 1024 << 10, 0, 1000, false);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	a.acct = &acc;
+	a.memlock_threshold_kib = -1;
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_MEMLOCK_HEADROOM);
+	ok(f && f->headroom_kib == 24, "memlock-headroom: VmLck counts");
+	pi_audit_proc_free(&a);
+
+	/* CAP_IPC_LOCK, unlimited: never */
+	set_acct(&acc, 280 << 10, 256, 0, true);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	a.acct = &acc;
+	a.memlock_threshold_kib = -1;
+	pi_audit_proc_finish(&a);
+	is_int(count(&a, PI_CHK_MEMLOCK_HEADROOM), 0, "CAP_IPC_LOCK: not checked");
+	pi_audit_proc_free(&a);
+	set_acct(&acc, 0, 256, 0, false);
+	acc.memlock.soft_unlimited = true;
+	pi_accounting_compute(&acc);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	a.acct = &acc;
+	a.memlock_threshold_kib = -1;
+	pi_audit_proc_finish(&a);
+	is_int(count(&a, PI_CHK_MEMLOCK_HEADROOM), 0, "unlimited: not checked");
+	pi_audit_proc_free(&a);
+
+	/* over the limit already (limit lowered after registering) */
+	set_acct(&acc, 128 << 10, 256, 0, false);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	a.acct = &acc;
+	a.memlock_threshold_kib = 0;
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_MEMLOCK_HEADROOM);
+	ok(f && f->headroom_kib == -128, "memlock-headroom: over the limit, threshold 0");
+	pi_audit_proc_free(&a);
+}
+
+static void test_fork(void)
+{
+	struct pi_smaps_vma v[3] = {
+		{ .start = 0x10000, .end = 0x12000, .dontfork = true },
+		{ .start = 0x12000, .end = 0x20000 },
+		{ .start = 0x30000, .end = 0x40000, .dontfork = true },
+	};
+	struct pi_smaps sm = { .v = v, .n = 3 };
+	struct pi_holder h[3] = {
+		{ .start = 0x10000, .end = 0x14000, .desc = "io_uring fd 4 buf 0" },	/* partial */
+		{ .start = 0x30800, .end = 0x33000, .desc = "io_uring fd 4 buf 1" },	/* head shared */
+		{ .start = 0x34000, .end = 0x38000, .desc = "io_uring fd 4 buf 2" },	/* clean */
+	};
+	struct pi_audit_proc a;
+	struct pi_proc p;
+	bool en[PI_CHK__MAX];
+	const struct pi_finding *f;
+	char msg[256];
+
+	all_enabled(en);
+	make_proc(&p, 0, 0);
+	p.status.has_vmpin = false;
+	p.holders.h = h;
+	p.holders.n = 3;
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	a.smaps = &sm;
+	a.max_map_count = 65530;
+	pi_audit_proc_finish(&a);
+	is_int(count(&a, PI_CHK_FORK_UNSAFE), 2, "fork-unsafe: partial and edge, not the clean buffer");
+	f = first(&a, PI_CHK_FORK_UNSAFE);
+	ok(f && f->fork == PI_FORK_PARTIAL && f->pages == 4 && f->dontfork_pages == 2 &&
+	   f->start == 0x10000 && f->end == 0x14000, "partial DONTFORK: 2 of 4 pages");
+	if (f) {
+		pi_finding_message(f, msg, sizeof(msg));
+		ok(strstr(msg, "2 of 4") != NULL, "partial message: %s", msg);
+	}
+	f = NULL;
+	for (size_t i = 0; i < a.n; i++)
+		if (a.f[i].check == PI_CHK_FORK_UNSAFE)
+			f = &a.f[i];	/* the last one */
+	ok(f && f->fork == PI_FORK_EDGE_SHARED && strcmp(f->detail, "first page") == 0 &&
+	   f->start == 0x30000, "head page shared under DONTFORK");
+	pi_audit_proc_free(&a);
+
+	/* VMA count at 95% of vm.max_map_count */
+	p.holders.n = 1;
+	p.holders.h = &h[2];
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	a.smaps = &sm;
+	a.max_map_count = 3;
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_FORK_UNSAFE);
+	ok(f && f->fork == PI_FORK_MAP_COUNT && f->vma_count == 3 && !f->has_range,
+	   "VMA count near vm.max_map_count");
+	pi_audit_proc_free(&a);
+
+	/* no smaps: nothing to say */
+	p.holders.h = h;
+	p.holders.n = 3;
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	pi_audit_proc_finish(&a);
+	is_int(count(&a, PI_CHK_FORK_UNSAFE), 0, "no smaps: no fork finding");
+	pi_audit_proc_free(&a);
+}
+
+static void test_movable(void)
+{
+	struct pi_zone_span zones[2] = {
+		{ .node = 0, .name = "normal", .start = 0x1000, .end = 0x2000 },
+		{ .node = 0, .name = "movable", .start = 0x2000, .end = 0x3000 },
+	};
+	struct pi_cma_area cma = { .name = "reserved", .start = 0x1800, .end = 0x1900 };
+	struct pi_layout l = { .zones = zones, .nzones = 2, .cma = &cma, .ncma = 1,
+			       .cma_sysfs = true, .cma_ranges_known = true };
+	struct pi_audit_proc a;
+	struct pi_proc p;
+	bool en[PI_CHK__MAX];
+	const struct pi_finding *f;
+	char msg[256];
+	uint64_t pfns[4] = { 0x1000, 0x2000, 0x2001, 0x1800 };
+
+	all_enabled(en);
+	make_proc(&p, 16, 1);
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	a.layout = &l;
+	for (int i = 0; i < 4; i++) {
+		struct pi_page pg = { .addr = 0x10000 + i * PG, .present = true, .pin = BIAS_PIN,
+				      .pin_known = true, .pfn = pfns[i], .pfn_known = true,
+				      .holder = &holders[0], .vma = &vma };
+
+		pi_page_decide(&pg, PI_SRC_KPAGEPIN);
+		pi_audit_page(&pg, &a);
+	}
+	/* a not-pinned page in the movable zone is no finding */
+	{
+		struct pi_page pg = { .addr = 0x15000, .present = true, .pin = NOT_PINNED | KPP_F_PIN_EXACT,
+				      .pin_known = true, .pfn = 0x2005, .pfn_known = true, .vma = &vma };
+
+		pi_page_decide(&pg, PI_SRC_KPAGEPIN);
+		pi_audit_page(&pg, &a);
+	}
+	pi_audit_proc_finish(&a);
+	is_int(count(&a, PI_CHK_LONGTERM_IN_MOVABLE), 2, "movable: one run in ZONE_MOVABLE, one in CMA");
+	f = first(&a, PI_CHK_LONGTERM_IN_MOVABLE);
+	ok(f && f->pages == 2 && f->start == 0x11000 && f->has_pfn && f->pfn_start == 0x2000 &&
+	   f->pfn_end == 0x2002 && strcmp(f->detail, "ZONE_MOVABLE") == 0 &&
+	   pi_check_info(f->check)->severity == PI_SEV_ERROR, "ZONE_MOVABLE run: 2 pages, error");
+	f = NULL;
+	for (size_t i = 0; i < a.n; i++)
+		if (a.f[i].check == PI_CHK_LONGTERM_IN_MOVABLE)
+			f = &a.f[i];	/* the last one */
+	ok(f && f->pages == 1 && strcmp(f->detail, "CMA area reserved") == 0, "CMA run named");
+	if (f) {
+		pi_finding_message(f, msg, sizeof(msg));
+		ok(strstr(msg, "CMA area reserved") != NULL, "movable message: %s", msg);
+	}
+	pi_audit_proc_free(&a);
+
+	/* no layout given: off */
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	{
+		struct pi_page pg = { .addr = 0x10000, .present = true, .pin = BIAS_PIN, .pin_known = true,
+				      .pfn = 0x2000, .pfn_known = true, .holder = &holders[0], .vma = &vma };
+
+		pi_page_decide(&pg, PI_SRC_KPAGEPIN);
+		pi_audit_page(&pg, &a);
+	}
+	is_int(count(&a, PI_CHK_LONGTERM_IN_MOVABLE), 0, "no layout: no movable finding");
+	pi_audit_proc_free(&a);
+}
+
+static void test_vfio(void)
+{
+	struct pi_holder vh = { .start = 0x10000, .end = 0x14000, .fd = -1, .desc = "vfio (VmLck)",
+				.kind = PI_HOLDER_VFIO };
+	struct pi_audit_proc a;
+	struct pi_proc p;
+	bool en[PI_CHK__MAX];
+	const struct pi_finding *f;
+
+	all_enabled(en);
+	/* VFIO-like: 4 pinned pages, VmPin 0, VmLck 16, placed as the vfio class */
+	make_proc(&p, 0, 0);
+	p.status.has_vmlck = true;
+	p.status.vmlck_kib = 16;
+	p.holders.h = &vh;
+	p.holders.n = 1;
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, BIAS_PIN, PI_SRC_BPF, &vh);
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_VFIO_PINS);
+	ok(f && f->pages == 4 && f->vmlck_kib == 16 && pi_check_info(f->check)->severity == PI_SEV_INFO,
+	   "vfio-pins: the 4 pages, info");
+	is_int(count(&a, PI_CHK_PINS_UNACCOUNTED), 0, "vfio class: no pins-unaccounted");
+	is_int(count(&a, PI_CHK_ORPHANED_PIN), 0, "vfio holder is no io_uring buffer to orphan");
+	is_int((int)a.vfio_pages, 4, "vfio pages counted");
+	pi_audit_proc_free(&a);
+
+	/* classified but not placed (VmPin covers some): the VmLck share is vfio */
+	make_proc(&p, 4, 0);
+	p.status.has_vmlck = true;
+	p.status.vmlck_kib = 8;
+	p.has_vfio = true;
+	p.vfio.vfio = true;
+	p.vfio.lock_kib = 8;
+	pi_audit_proc_init(&a, &p, en, &kpp_caps);
+	for (uint64_t addr = 0x10000; addr < 0x14000; addr += PG)
+		feed(&a, addr, BIAS_PIN, PI_SRC_BPF, NULL);
+	pi_audit_proc_finish(&a);
+	f = first(&a, PI_CHK_VFIO_PINS);
+	ok(f && f->pages == 2 && !f->has_range, "vfio-pins: 8 KiB of the 12 beyond VmPin");
+	f = first(&a, PI_CHK_PINS_UNACCOUNTED);
+	ok(f && f->pages == 1, "pins-unaccounted: the 4 KiB VmLck does not cover");
+	pi_audit_proc_free(&a);
+}
+
+static void test_orphan_finding(void)
+{
+	struct pi_rmap_proc rp = { .pid = 77, .comm = "x" };
+	struct pi_rmap_holder rh = { .h = { .start = 0x30000, .end = 0x34000,
+					    .desc = "io_uring fd 4 buf 1" } };
+	struct pi_orphan_attr at = { .proc = &rp, .holder = &rh, .why = "buffer no longer mapped" };
+	struct pi_finding f;
+	char msg[256];
+
+	pi_orphan_finding(&f, 0x1000, 0x1004, &at);
+	ok(f.check == PI_CHK_ORPHANED_PIN && f.has_pfn && f.pages == 4 && f.pfn_runs == 1 &&
+	   f.has_range && f.start == 0x30000 && strcmp(f.holder, "io_uring fd 4 buf 1") == 0,
+	   "system-wide orphan: PFNs, holder and its range");
+	pi_finding_message(&f, msg, sizeof(msg));
+	ok(strstr(msg, "mapped by no process") && strstr(msg, "buffer no longer mapped"),
+	   "orphan message: %s", msg);
+	pi_orphan_finding(&f, 0x1000, 0x1001, NULL);
+	ok(!f.has_range && !*f.holder, "unattributed orphan: no holder");
+	pi_finding_message(&f, msg, sizeof(msg));
+	ok(strstr(msg, "holder: unknown") != NULL, "unattributed message: %s", msg);
+}
+
 int main(void)
 {
 	test_selection();
@@ -358,5 +662,10 @@ int main(void)
 	test_desync();
 	test_mapping();
 	test_accounting();
+	test_memlock();
+	test_fork();
+	test_movable();
+	test_vfio();
+	test_orphan_finding();
 	return tap_done();
 }
