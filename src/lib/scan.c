@@ -470,6 +470,41 @@ static int scan_huge(struct scan *s, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/*
+ * The common case of the default report without an exact source: no PFN-
+ * indexed entry is read outside holder ranges, so runs follow from the
+ * pagemap entries alone (what emit() would decide, in one pass).
+ */
+static int emit_pagemap_only(struct scan *s, uint64_t addr, size_t n, bool huge)
+{
+	struct chunk *c = s->c;
+	bool anon_only = s->ctx->anon_only;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e = c->pme[i], a = addr + i * PI_PAGE, sig[3] = { 0, 0, 0 };
+		int r;
+
+		/* outside holders only present pages are reported */
+		if (!(e & PM_PRESENT) || (anon_only && (e & PM_FILE)))
+			continue;
+		sig[0] = (e & SIG_PME) | !!(e & PM_PFN_MASK) | (uint64_t)huge << 2;
+		if (s->run_n && s->run_end == a && !s->run.holder && sig[0] == s->run_sig[0] &&
+		    !s->run_sig[1] && !s->run_sig[2]) {
+			s->run_n++;
+			s->run_end += PI_PAGE;
+			continue;
+		}
+		if (!(e & PM_PFN_MASK))
+			s->ctx->pfns_hidden = true;
+		c->slot[i] = (e & PM_PFN_MASK) ? 0 : NO_SLOT;	/* PFN known; nothing read */
+		c->kslot[i] = NO_SLOT;
+		r = run_start(s, i, a, 1, huge, NULL, sig);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int scan_span(struct scan *s, uint64_t start, uint64_t end, bool huge, bool dense)
 {
 	struct chunk *c = s->c;
@@ -494,6 +529,14 @@ static int scan_span(struct scan *s, uint64_t start, uint64_t end, bool huge, bo
 			return -ENODATA;
 		s->ctx->pagemap_entries_read += n;
 
+		if (!dense && sparse && s->run_fn && !s->ctx->pinsrc) {
+			/* holder sources, outside holders: pagemap alone, one pass */
+			r = emit_pagemap_only(s, addr, n, huge);
+			if (r < 0)
+				return r;
+			addr += n * PI_PAGE;
+			continue;
+		}
 		for (size_t i = 0; i < n; i++) {
 			uint64_t e = c->pme[i];
 			bool in_holder = dense && holder_at(s, addr + i * PI_PAGE);
@@ -517,7 +560,7 @@ static int scan_span(struct scan *s, uint64_t start, uint64_t end, bool huge, bo
 			return r;
 
 		/* pages of a THP share the head's facts */
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && nkpf; i++) {
 			uint64_t pfn, k;
 
 			if (c->kslot[i] == NO_SLOT)
