@@ -473,6 +473,21 @@ static int sys_orphans(struct audit *au, const struct pi_pinned_set *set, const 
 	r = pi_orphan_ctx_init(rm, &oc);
 	if (r < 0)
 		goto out;
+	/*
+	 * The VmPin excess of a process includes the pages of its buffers
+	 * that are candidates already: budget them once, or another
+	 * process's orphans get blamed on this one's VmPin.
+	 */
+	for (size_t i = 0; i < oc.ncand; i++) {
+		uint64_t by_buffers = 0;
+
+		if (oc.cand[i].holder >= 0)
+			continue;
+		for (size_t j = 0; j < oc.ncand; j++)
+			if (oc.cand[j].proc == oc.cand[i].proc && oc.cand[j].holder >= 0)
+				by_buffers += oc.left[j];
+		oc.left[i] = oc.left[i] > by_buffers ? oc.left[i] - by_buffers : 0;
+	}
 	for (size_t j = 0; j < n && r == 0;) {
 		size_t e = j + 1;
 		struct pi_orphan_attr at;
