@@ -764,8 +764,8 @@ static int print_table(struct audit *au, FILE *out)
 		if (au->procs[i].gone)
 			fprintf(out, "gone: pid %d exited during the audit\n", (int)au->procs[i].pid);
 	if (au->sys_scan)
-		fprintf(out, "system-wide: %" PRIu64 " pinned pages, %" PRIu64 " mapped by no process "
-			"(%.2f s)\n", au->sys_pinned, au->sys_orphaned, au->sys_seconds);
+		fprintf(out, "system-wide: %" PRIu64 " pinned pages, %" PRIu64 " mapped by no process\n",
+			au->sys_pinned, au->sys_orphaned);
 	else if (au->sys_skip)
 		fprintf(out, "note: no system-wide pin scan: %s\n", au->sys_skip);
 	for (int c = 0; c < PI_CHK__MAX; c++)
