@@ -331,6 +331,7 @@ static int audit_one(struct audit *au, pid_t pid)
 	pi_audit_proc_init(&a, &p, au->run, &au->caps);
 	a.layout = au->layout_ok ? &au->layout : NULL;
 	a.max_map_count = au->max_map_count;
+	a.fork_shares_pinned = pi_release_fork_shares_pinned(au->src->probe.release);
 	a.memlock_threshold_kib = au->cli->memlock_headroom_kib;
 	/* no smaps (a fixture tree without it, a kernel thread): no fork findings */
 	if (au->run[PI_CHK_FORK_UNSAFE] && pi_smaps_read(pid, &smaps) == 0)
@@ -842,7 +843,7 @@ static void print_json(struct audit *au, FILE *out)
 		}
 		if (af->f.check == PI_CHK_FORK_UNSAFE) {
 			static const char *const kinds[] = { "partial-dontfork", "edge-shared",
-							     "max-map-count" };
+							     "max-map-count", "no-dontfork" };
 
 			jw_string(&w, "pattern", kinds[af->f.fork]);
 			if (af->f.fork == PI_FORK_MAP_COUNT) {

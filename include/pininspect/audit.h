@@ -96,7 +96,7 @@ struct pi_finding {
 	int64_t headroom_kib;
 	uint64_t limit_kib, vmlck_kib, threshold_kib;
 	/* fork-unsafe */
-	enum { PI_FORK_PARTIAL, PI_FORK_EDGE_SHARED, PI_FORK_MAP_COUNT } fork;
+	enum { PI_FORK_PARTIAL, PI_FORK_EDGE_SHARED, PI_FORK_MAP_COUNT, PI_FORK_NO_DONTFORK } fork;
 	uint64_t dontfork_pages;
 	uint64_t vma_count, max_map_count;
 };
@@ -123,9 +123,18 @@ struct pi_audit_proc {
 	const struct pi_layout *layout;		/* longterm-pin-in-movable */
 	const struct pi_smaps *smaps;		/* fork-unsafe */
 	uint64_t max_map_count;			/* fork-unsafe, 0 unknown */
+	/*
+	 * fork-unsafe: the kernel is older than 5.9, where fork shares pinned
+	 * anon pages COW instead of copying them for the child: a buffer
+	 * without MADV_DONTFORK is then a finding too
+	 */
+	bool fork_shares_pinned;
 	const struct pi_accounting *acct;	/* memlock-headroom */
 	int64_t memlock_threshold_kib;		/* -1: pi_memlock_threshold_kib default */
 };
+
+/* kernel release "X.Y..." older than 5.9 (fork does not copy pinned pages) */
+bool pi_release_fork_shares_pinned(const char *release);
 
 /* --memlock-headroom default: 10% of the soft limit, at most 1 MiB */
 uint64_t pi_memlock_threshold_kib(const struct pi_accounting *a, int64_t opt_kib);

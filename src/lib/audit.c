@@ -315,6 +315,10 @@ void pi_finding_message(const struct pi_finding *f, char *buf, size_t len)
 			snprintf(buf, len, "%s shares its %s with data outside it under "
 				 "MADV_DONTFORK: a child loses those bytes", h ? h : "a pinned range",
 				 f->detail);
+		else if (f->fork == PI_FORK_NO_DONTFORK)
+			snprintf(buf, len, "%s has no MADV_DONTFORK on a kernel before 5.9: after "
+				 "fork, a write by the parent can move it off the pinned pages (COW)",
+				 h ? h : "a pinned range");
 		else
 			snprintf(buf, len, "%" PRIu64 " VMAs of vm.max_map_count %" PRIu64 ": more "
 				 "MADV_DONTFORK splits or mappings fail with ENOMEM", f->vma_count,
@@ -482,6 +486,15 @@ uint64_t pi_range_unmapped_pages(const struct pi_vma_list *l, uint64_t start, ui
 	return (e - s - covered) / PAGE_SZ;
 }
 
+bool pi_release_fork_shares_pinned(const char *release)
+{
+	unsigned int major = 0, minor = 0;
+
+	if (!release || sscanf(release, "%u.%u", &major, &minor) != 2)
+		return false;	/* unknown: assume a current kernel */
+	return major < 5 || (major == 5 && minor < 9);
+}
+
 uint64_t pi_memlock_threshold_kib(const struct pi_accounting *a, int64_t opt_kib)
 {
 	uint64_t t;
@@ -550,7 +563,7 @@ static int fork_findings(struct pi_audit_proc *a)
 
 		pi_fork_safety(a->smaps, h->start, h->end, a->max_map_count, &fs);
 		edge = (fs.head_shared || fs.tail_shared) && fs.dontfork_pages;
-		if (!fs.partial && !edge)
+		if (!fs.partial && !edge && !(a->fork_shares_pinned && !fs.dontfork_pages && fs.pages))
 			continue;
 		f = new_finding(a, PI_CHK_FORK_UNSAFE);
 		if (!f)
@@ -560,7 +573,7 @@ static int fork_findings(struct pi_audit_proc *a)
 		f->end = (h->end + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
 		f->pages = fs.pages;
 		f->dontfork_pages = fs.dontfork_pages;
-		f->fork = fs.partial ? PI_FORK_PARTIAL : PI_FORK_EDGE_SHARED;
+		f->fork = fs.partial ? PI_FORK_PARTIAL : edge ? PI_FORK_EDGE_SHARED : PI_FORK_NO_DONTFORK;
 		snprintf(f->holder, sizeof(f->holder), "%s", h->desc);
 		snprintf(f->detail, sizeof(f->detail), "%s",
 			 fs.head_shared && fs.tail_shared ? "first and last pages" :

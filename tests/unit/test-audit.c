@@ -511,6 +511,30 @@ static void test_fork(void)
 	   "VMA count near vm.max_map_count");
 	pi_audit_proc_free(&a);
 
+	/* before 5.9 a buffer without DONTFORK is a finding too */
+	ok(pi_release_fork_shares_pinned("5.8.18") && pi_release_fork_shares_pinned("4.19.0-foo") &&
+	   !pi_release_fork_shares_pinned("5.9.0") && !pi_release_fork_shares_pinned("6.18.44") &&
+	   !pi_release_fork_shares_pinned("garbage"), "kernels before 5.9 share pinned pages at fork");
+	{
+		struct pi_smaps_vma nv = { .start = 0x10000, .end = 0x20000 };
+		struct pi_smaps nsm = { .v = &nv, .n = 1 };
+
+		p.holders.h = h;
+		p.holders.n = 1;
+		pi_audit_proc_init(&a, &p, en, &kpp_caps);
+		a.smaps = &nsm;
+		a.fork_shares_pinned = true;
+		pi_audit_proc_finish(&a);
+		f = first(&a, PI_CHK_FORK_UNSAFE);
+		ok(f && f->fork == PI_FORK_NO_DONTFORK && f->pages == 4, "old kernel, no DONTFORK: finding");
+		pi_audit_proc_free(&a);
+		pi_audit_proc_init(&a, &p, en, &kpp_caps);
+		a.smaps = &nsm;
+		pi_audit_proc_finish(&a);
+		is_int(count(&a, PI_CHK_FORK_UNSAFE), 0, "current kernel, no DONTFORK: quiet");
+		pi_audit_proc_free(&a);
+	}
+
 	/* no smaps: nothing to say */
 	p.holders.h = h;
 	p.holders.n = 3;
