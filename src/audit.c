@@ -469,6 +469,27 @@ static int sys_orphans(struct audit *au, const struct pi_pinned_set *set, const 
 		}
 	}
 	r = n ? pi_pinsrc_read(au->src->pinsrc, pfns, n, ent) : 0;
+	/*
+	 * A process that just exited leaves its pins to the ring's teardown
+	 * work for a few milliseconds: pinned, mapped by nobody, released
+	 * soon. Read them again until the count stops falling (at most
+	 * 5 x 50 ms, and only when there are such pages), so a fleet audit
+	 * does not page someone about an exit.
+	 */
+	for (int round = 0; r == 0 && round < 5; round++) {
+		size_t before = 0, after = 0;
+
+		for (size_t j = 0; j < n; j++)
+			before += pi_pin_entry_pinned(ent[j]);
+		if (!before)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+		r = pi_pinsrc_read(au->src->pinsrc, pfns, n, ent);
+		for (size_t j = 0; r == 0 && j < n; j++)
+			after += pi_pin_entry_pinned(ent[j]);
+		if (r == 0 && after == before)
+			break;
+	}
 	if (r < 0)
 		goto out;
 	r = pi_orphan_ctx_init(rm, &oc);
