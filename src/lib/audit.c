@@ -67,11 +67,13 @@ static const struct pi_check_info checks[PI_CHK__MAX] = {
 	},
 	[PI_CHK_ORPHANED_PIN] = {
 		"orphaned-pin", PI_SEV_ERROR, PI_NEED_VMPIN,
-		"a registered buffer lies outside every VMA while VmPin still counts it: "
-		"pinned memory the process cannot reach",
-		"the buffer was unmapped while registered; unregister buffers "
+		"a registered buffer lies outside every VMA while VmPin still counts it; "
+		"with --all and an exact source, pinned pages no process maps: pinned "
+		"memory nobody can reach",
+		"the buffer was unmapped or remapped while registered; unregister buffers "
 		"(IORING_UNREGISTER_BUFFERS) before munmap; the pages stay pinned until "
-		"then or until the ring is closed",
+		"then or until the ring is closed; with no holder named, a kernel user or "
+		"a ring or device fd that outlived its process holds them",
 	},
 	[PI_CHK_VMPIN_UNACCOUNTED] = {
 		"vmpin-unaccounted", PI_SEV_WARNING, PI_NEED_VMPIN,
