@@ -582,7 +582,8 @@ static int fork_findings(struct pi_audit_proc *a)
 			 fs.head_shared ? "first page" : "last page");
 	}
 	/* the kernel refuses new VMAs at max_map_count; warn at 90% */
-	if (p->holders.n && a->max_map_count && a->smaps->n * 10 > a->max_map_count * 9) {
+	if ((p->holders.n || a->held) && a->max_map_count &&
+	    a->smaps->n * 10 > a->max_map_count * 9) {
 		f = new_finding(a, PI_CHK_FORK_UNSAFE);
 		if (!f)
 			return -ENOMEM;
