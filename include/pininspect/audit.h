@@ -130,7 +130,7 @@ struct pi_audit_proc {
 	 */
 	bool fork_shares_pinned;
 	const struct pi_accounting *acct;	/* memlock-headroom */
-	int64_t memlock_threshold_kib;		/* -1: pi_memlock_threshold_kib default */
+	int64_t memlock_threshold_kib;		/* -1 (init): pi_memlock_threshold_kib default */
 };
 
 /* kernel release "X.Y..." older than 5.9 (fork does not copy pinned pages) */

@@ -347,6 +347,7 @@ void pi_audit_proc_init(struct pi_audit_proc *a, const struct pi_proc *p,
 	for (int i = 0; i < PI_CHK__MAX; i++)
 		a->enabled[i] = enabled[i] && !pi_check_unmet(i, caps);
 	a->proc = p;
+	a->memlock_threshold_kib = -1;
 	/*
 	 * A ring inherited across fork (or passed over a socket) lists the
 	 * owner's buffers; its pins are charged to the owner's VmPin, and the
