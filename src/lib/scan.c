@@ -205,11 +205,12 @@ static int seg_add(struct seg **segs, size_t *n, size_t *cap, struct seg sg)
 }
 
 /*
- * The parts of a VMA to scan: holder ranges whole (their non-present pages
- * matter), elsewhere only the present or swapped ranges PAGEMAP_SCAN found.
+ * The parts of [start, end) of a VMA to scan: holder ranges whole (their
+ * non-present pages matter), elsewhere only the present or swapped ranges
+ * PAGEMAP_SCAN found.
  * Sorted by address, not overlapping.
  */
-static int vma_segments(const struct pi_proc *p, const struct pi_vma *v,
+static int vma_segments(const struct pi_proc *p, uint64_t start, uint64_t end,
 			const struct pi_vrange *r, size_t nr, struct seg **ret, size_t *ret_n)
 {
 	struct seg *hold = NULL, *segs = NULL;
@@ -219,10 +220,10 @@ static int vma_segments(const struct pi_proc *p, const struct pi_vma *v,
 	for (size_t i = 0; i < p->holders.n && !e; i++) {
 		uint64_t a = page_down(p->holders.h[i].start), b = page_up(p->holders.h[i].end);
 
-		if (a < v->start)
-			a = v->start;
-		if (b > v->end)
-			b = v->end;
+		if (a < start)
+			a = start;
+		if (b > end)
+			b = end;
 		e = seg_add(&hold, &nh, &caph, (struct seg){ a, b, false, true });
 	}
 	if (!e && nh > 1) {
@@ -505,38 +506,33 @@ static int emit_pagemap_only(struct scan *s, uint64_t addr, size_t n, bool huge)
 	return 0;
 }
 
-static int scan_span(struct scan *s, uint64_t start, uint64_t end, bool huge, bool dense)
+/* pagemap entries of [addr, addr + n pages) into the chunk */
+static int read_pme(struct scan *s, uint64_t addr, size_t n)
+{
+	ssize_t got = pi_pagemap_read(s->p->pm, addr, n, s->c->pme);
+
+	if (got < 0)
+		return (int)got;
+	if ((size_t)got < n)
+		return -ENODATA;
+	s->ctx->pagemap_entries_read += n;
+	return 0;
+}
+
+/* the n pages of the chunk from addr, pagemap entries read */
+static int process_chunk(struct scan *s, uint64_t addr, size_t n, bool huge, bool dense)
 {
 	struct chunk *c = s->c;
 	bool sparse = vma_sparse(s->ctx, s->v);
-	uint64_t addr = start;
+	size_t npfn = 0, nkpf = 0;
+	uint64_t head_kpf = 0, prev_pfn = 0;
+	bool head_valid = false;
 	int r;
 
-	if (huge && sparse && !dense)
-		return scan_huge(s, start, end);
-	while (addr < end) {
-		size_t n = (size_t)((end - addr) / PI_PAGE), npfn = 0, nkpf = 0;
-		ssize_t got;
-		uint64_t head_kpf = 0, prev_pfn = 0;
-		bool head_valid = false;
-
-		if (n > PI_CHUNK)
-			n = PI_CHUNK;
-		got = pi_pagemap_read(s->p->pm, addr, n, c->pme);
-		if (got < 0)
-			return (int)got;
-		if ((size_t)got < n)
-			return -ENODATA;
-		s->ctx->pagemap_entries_read += n;
-
-		if (!dense && sparse && s->run_fn && !s->ctx->pinsrc) {
-			/* holder sources, outside holders: pagemap alone, one pass */
-			r = emit_pagemap_only(s, addr, n, huge);
-			if (r < 0)
-				return r;
-			addr += n * PI_PAGE;
-			continue;
-		}
+	if (!dense && sparse && s->run_fn && !s->ctx->pinsrc)
+		/* holder sources, outside holders: pagemap alone, one pass */
+		return emit_pagemap_only(s, addr, n, huge);
+	{
 		for (size_t i = 0; i < n; i++) {
 			uint64_t e = c->pme[i];
 			bool in_holder = dense && holder_at(s, addr + i * PI_PAGE);
@@ -590,7 +586,123 @@ static int scan_span(struct scan *s, uint64_t start, uint64_t end, bool huge, bo
 			if (r < 0)
 				return r;
 		}
+	}
+	return 0;
+}
+
+static int scan_span(struct scan *s, uint64_t start, uint64_t end, bool huge, bool dense)
+{
+	uint64_t addr = start;
+	int r;
+
+	if (huge && vma_sparse(s->ctx, s->v) && !dense)
+		return scan_huge(s, start, end);
+	while (addr < end) {
+		size_t n = (size_t)((end - addr) / PI_PAGE);
+
+		if (n > PI_CHUNK)
+			n = PI_CHUNK;
+		r = read_pme(s, addr, n);
+		if (r >= 0)
+			r = process_chunk(s, addr, n, huge, dense);
+		if (r < 0)
+			return r;
 		addr += n * PI_PAGE;
+	}
+	return 0;
+}
+
+/* [start, end) of the VMA: PAGEMAP_SCAN ranges and holder ranges */
+static int scan_ranges(struct scan *s, uint64_t start, uint64_t end)
+{
+	struct pi_vrange *ranges = NULL;
+	struct seg *segs = NULL;
+	size_t nranges = 0, nsegs = 0;
+	int r;
+
+	r = pi_pagemap_scan(s->p->pm, start, end, &ranges, &nranges);
+	if (r == -EOPNOTSUPP)
+		return scan_span(s, start, end, false, true);
+	if (r < 0)
+		return r;
+	r = vma_segments(s->p, start, end, ranges, nranges, &segs, &nsegs);
+	free(ranges);
+	for (size_t k = 0; k < nsegs && r >= 0; k++)
+		r = scan_span(s, segs[k].start, segs[k].end, segs[k].huge, segs[k].dense);
+	free(segs);
+	return r;
+}
+
+/*
+ * Whether pagemap entries read directly do as well as PAGEMAP_SCAN for a
+ * chunk: most pages present (no holes worth skipping), PFNs visible, and
+ * no 2 MiB block that may be a PMD-mapped THP (present, PFN 512-aligned
+ * and contiguous to its last page), which the scan would read once per
+ * folio. PAGEMAP_SCAN walks every PTE too: on dense 4k memory it costs
+ * half as much again as the pagemap read itself.
+ */
+static bool chunk_direct(const struct chunk *c, uint64_t addr, size_t n)
+{
+	const uint64_t pmd = PI_PMD_PAGES * PI_PAGE;
+	size_t present = 0, i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t e = c->pme[i];
+
+		if (!(e & PM_PRESENT))
+			continue;
+		if (!(e & PM_PFN_MASK))
+			return false;
+		present++;
+	}
+	if (present * 8 < n * 7)
+		return false;
+	i = (size_t)((((addr + pmd - 1) & ~(pmd - 1)) - addr) / PI_PAGE);
+	for (; i + PI_PMD_PAGES <= n; i += PI_PMD_PAGES) {
+		uint64_t e0 = c->pme[i], e1 = c->pme[i + PI_PMD_PAGES - 1];
+		uint64_t pfn0 = e0 & PM_PFN_MASK;
+
+		if ((e0 & PM_PRESENT) && (e1 & PM_PRESENT) && !(pfn0 % PI_PMD_PAGES) &&
+		    (e1 & PM_PFN_MASK) == pfn0 + PI_PMD_PAGES - 1)
+			return false;
+	}
+	return true;
+}
+
+static bool holder_in(const struct pi_proc *p, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < p->holders.n; i++)
+		if (page_down(p->holders.h[i].start) < end && start < page_up(p->holders.h[i].end))
+			return true;
+	return false;
+}
+
+/*
+ * A private VMA of the sparse report: chunks of pagemap read directly while
+ * they are dense 4k memory, PAGEMAP_SCAN from the first chunk that is not
+ * (holes, THP, hidden PFNs) to the VMA's end.
+ */
+static int scan_vma_sparse(struct scan *s, const struct pi_vma *v)
+{
+	uint64_t addr = v->start;
+	int r;
+
+	while (addr < v->end) {
+		size_t n = (size_t)((v->end - addr) / PI_PAGE);
+		uint64_t end;
+
+		if (n > PI_CHUNK)
+			n = PI_CHUNK;
+		end = addr + n * PI_PAGE;
+		r = read_pme(s, addr, n);
+		if (r < 0)
+			return r;
+		if (!chunk_direct(s->c, addr, n))
+			return scan_ranges(s, addr, v->end);
+		r = process_chunk(s, addr, n, false, holder_in(s->p, addr, end));
+		if (r < 0)
+			return r;
+		addr = end;
 	}
 	return 0;
 }
@@ -747,33 +859,19 @@ static int scan_all(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn,
 		pi_pagemap_disable_scan(p->pm);
 	for (size_t i = 0; i < p->vmas.n && r >= 0; i++) {
 		const struct pi_vma *v = &p->vmas.vmas[i];
-		struct pi_vrange *ranges = NULL;
-		struct seg *segs = NULL, whole = { v->start, v->end, false, true };
-		size_t nranges = 0, nsegs = 1;
 
 		if (!vma_wanted(v, ctx->anon_only))
 			continue;
 		s.v = v;
 		s.holder_from = s.holder_until = 0;
-		if (pi_pagemap_has_scan(p->pm)) {
-			r = pi_pagemap_scan(p->pm, v->start, v->end, &ranges, &nranges);
-			if (r == 0) {
-				r = vma_segments(p, v, ranges, nranges, &segs, &nsegs);
-				free(ranges);
-			} else if (r == -EOPNOTSUPP) {
-				r = 0;
-			}
-			if (r < 0)
-				break;
-		}
-		for (size_t k = 0; k < nsegs && r >= 0; k++) {
-			const struct seg *sg = segs ? &segs[k] : &whole;
-
-			r = scan_span(&s, sg->start, sg->end, sg->huge, sg->dense);
-		}
+		if (!pi_pagemap_has_scan(p->pm))
+			r = scan_span(&s, v->start, v->end, false, true);
+		else if (vma_sparse(ctx, v))
+			r = scan_vma_sparse(&s, v);
+		else
+			r = scan_ranges(&s, v->start, v->end);
 		if (r >= 0 && run_fn)
 			r = run_flush(&s);
-		free(segs);
 	}
 	free(s.c);
 	return r < 0 ? r : 0;
