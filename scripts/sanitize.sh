@@ -40,8 +40,18 @@ result() { # result STATUS DESCRIPTION
 }
 finish() {
 	$tap && echo "1..$n"
-	if [ "$failed" -gt 0 ] || $keep; then say "build tree kept in $work"
-	elif [ -z "${SANITIZE_DIR:-}" ]; then rm -rf "$work"; fi
+	if $keep || [ -n "${SANITIZE_DIR:-}" ]; then
+		say "build tree kept in $work"
+	elif [ "$failed" -gt 0 ]; then
+		# keep the logs (130 MB of build tree would pile up in /tmp)
+		mkdir -p "$work/logs"
+		(cd "$tree" 2>/dev/null && find tests -name '*.log' -newer "$work/copy.log" |
+			while IFS= read -r f; do mkdir -p "$work/logs/$(dirname "$f")" && cp "$f" "$work/logs/$f"; done)
+		rm -rf "$tree" "$work/stage"
+		say "logs kept in $work (rerun with --keep for the build tree)"
+	else
+		rm -rf "$work"
+	fi
 	[ "$failed" -eq 0 ]; exit $?
 }
 indent() { sed 's/^/#   /' | tail -"${1:-40}"; }
