@@ -445,92 +445,40 @@ static int add_sys_finding(struct audit *au, uint64_t pfn_start, uint64_t pfn_en
  * Pinned pages that no process maps, with the holder they are attributed
  * to (the way --map does it). The PFN scan comes before the process walk:
  * a pin released in between would look orphaned, so the PFNs nobody maps
- * are read again and those no longer pinned are dropped.
+ * are read again, letting the ring teardown of processes that just exited
+ * settle (pi_orphan_pfns_read), and those no longer pinned are dropped.
  */
 static int sys_orphans(struct audit *au, const struct pi_pinned_set *set, const struct pi_rmap *rm)
 {
-	uint64_t *pfns = NULL, *ent = NULL;
-	size_t *idx = NULL, n = 0, f, k;
+	struct pi_orphan_pfns o;
 	struct pi_orphan_ctx oc;
 	int r;
 
-	pfns = malloc((set->n ? set->n : 1) * sizeof(*pfns));
-	ent = malloc((set->n ? set->n : 1) * sizeof(*ent));
-	idx = malloc((set->n ? set->n : 1) * sizeof(*idx));
-	if (!pfns || !ent || !idx) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < set->n; i++) {
-		pi_rmap_owners_of(rm, i, &f, &k);
-		if (!k) {
-			idx[n] = i;
-			pfns[n++] = set->p[i].pfn;
-		}
-	}
-	r = n ? pi_pinsrc_read(au->src->pinsrc, pfns, n, ent) : 0;
-	/*
-	 * A process that just exited leaves its pins to the ring's teardown
-	 * work for a few milliseconds: pinned, mapped by nobody, released
-	 * soon. Read them again until the count stops falling (at most
-	 * 5 x 50 ms, and only when there are such pages), so a fleet audit
-	 * does not page someone about an exit.
-	 */
-	for (int round = 0; r == 0 && round < 5; round++) {
-		size_t before = 0, after = 0;
-
-		for (size_t j = 0; j < n; j++)
-			before += pi_pin_entry_pinned(ent[j]);
-		if (!before)
-			break;
-		nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
-		r = pi_pinsrc_read(au->src->pinsrc, pfns, n, ent);
-		for (size_t j = 0; r == 0 && j < n; j++)
-			after += pi_pin_entry_pinned(ent[j]);
-		if (r == 0 && after == before)
-			break;
-	}
+	r = pi_orphan_pfns_read(au->src->pinsrc, set, rm, pi_procsel_all, &o);
 	if (r < 0)
-		goto out;
+		return r;
 	r = pi_orphan_ctx_init(rm, &oc);
 	if (r < 0)
 		goto out;
-	/*
-	 * The VmPin excess of a process includes the pages of its buffers
-	 * that are candidates already: budget them once, or another
-	 * process's orphans get blamed on this one's VmPin.
-	 */
-	for (size_t i = 0; i < oc.ncand; i++) {
-		uint64_t by_buffers = 0;
-
-		if (oc.cand[i].holder >= 0)
-			continue;
-		for (size_t j = 0; j < oc.ncand; j++)
-			if (oc.cand[j].proc == oc.cand[i].proc && oc.cand[j].holder >= 0)
-				by_buffers += oc.left[j];
-		oc.left[i] = oc.left[i] > by_buffers ? oc.left[i] - by_buffers : 0;
-	}
-	for (size_t j = 0; j < n && r == 0;) {
+	for (size_t j = 0; j < o.n && r == 0;) {
 		size_t e = j + 1;
 		struct pi_orphan_attr at;
 
-		if (!pi_pin_entry_pinned(ent[j])) {
+		if (!pi_pin_entry_pinned(o.ent[j])) {
 			j++;
 			continue;
 		}
-		while (e < n && pfns[e] == pfns[e - 1] + 1 && idx[e] == idx[e - 1] + 1 &&
-		       pi_pin_entry_pinned(ent[e]))
+		while (e < o.n && o.pfn[e] == o.pfn[e - 1] + 1 && o.idx[e] == o.idx[e - 1] + 1 &&
+		       pi_pin_entry_pinned(o.ent[e]))
 			e++;
 		au->sys_orphaned += e - j;
 		pi_orphan_attribute(rm, &oc, e - j, &at);
-		r = add_sys_finding(au, pfns[j], pfns[e - 1] + 1, &at);
+		r = add_sys_finding(au, o.pfn[j], o.pfn[e - 1] + 1, &at);
 		j = e;
 	}
 	pi_orphan_ctx_free(&oc);
 out:
-	free(pfns);
-	free(ent);
-	free(idx);
+	pi_orphan_pfns_free(&o);
 	return r;
 }
 

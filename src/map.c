@@ -265,43 +265,28 @@ static bool owners_continue(const struct pi_rmap *r, size_t pf, size_t pn, size_
 /*
  * The PFN scan comes before the process walk: a pin released in between
  * (process exit, unregister) would look orphaned. Read the PFNs nobody maps
- * again and forget those no longer pinned.
+ * again, letting the ring teardown of processes that just exited settle
+ * (pi_orphan_pfns_read, as the audit does), and forget those no longer pinned
+ * or mapped by a process started meanwhile (released_during_scan counts both).
  */
 static int recheck_orphans(struct map_ctx *m)
 {
-	uint64_t *pfns, *out;
-	size_t *idx, n = 0;
+	struct pi_orphan_pfns o;
 	int r;
 
 	m->gone = calloc(m->set.n ? m->set.n : 1, sizeof(*m->gone));
-	pfns = malloc((m->set.n ? m->set.n : 1) * sizeof(*pfns));
-	out = malloc((m->set.n ? m->set.n : 1) * sizeof(*out));
-	idx = malloc((m->set.n ? m->set.n : 1) * sizeof(*idx));
-	if (!m->gone || !pfns || !out || !idx) {
-		free(pfns);
-		free(out);
-		free(idx);
+	if (!m->gone)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < m->set.n; i++) {
-		size_t f, k;
-
-		pi_rmap_owners_of(&m->rmap, i, &f, &k);
-		if (!k) {
-			idx[n] = i;
-			pfns[n++] = m->set.p[i].pfn;
-		}
-	}
-	r = n ? pi_pinsrc_read(m->src->pinsrc, pfns, n, out) : 0;
-	for (size_t j = 0; r == 0 && j < n; j++)
-		if (!pi_pin_entry_pinned(out[j])) {
-			m->gone[idx[j]] = true;
+	r = pi_orphan_pfns_read(m->src->pinsrc, &m->set, &m->rmap, pi_procsel_all, &o);
+	if (r < 0)
+		return r;
+	for (size_t j = 0; j < o.n; j++)
+		if (!pi_pin_entry_pinned(o.ent[j])) {
+			m->gone[o.idx[j]] = true;
 			m->released++;
 		}
-	free(pfns);
-	free(out);
-	free(idx);
-	return r;
+	pi_orphan_pfns_free(&o);
+	return 0;
 }
 
 static int build_runs(struct map_ctx *m)

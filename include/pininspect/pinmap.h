@@ -205,10 +205,46 @@ void pi_rmap_free(struct pi_rmap *r);
 void pi_rmap_owners_of(const struct pi_rmap *r, size_t idx, size_t *first, size_t *n);
 
 /*
+ * Orphan candidates: the PFNs of set that no process of r maps, read again
+ * through src. The PFN scan comes before the process walk, so a pin
+ * released in between (unregister; the ring teardown that runs a few
+ * milliseconds after its process exited) would look orphaned. While some
+ * are still pinned, they are read again every PI_ORPHAN_SETTLE_MS, at most
+ * PI_ORPHAN_SETTLE_ROUNDS times: at least once, then while their number
+ * falls or exceeds what the live processes of r account for (their
+ * buffers' unmapped and unpinned pages, their VmPin excess); no wait at
+ * all when none is pinned. A PFN seen unpinned once stays released: a
+ * later pin there is a new page's (the freed pages of an exited process
+ * are reused at once). With pids_now (the processes now, as
+ * pi_procsel_all gives them), the PFNs still pinned are looked up in the
+ * processes' pagemaps again, and those some process maps now (one that
+ * started after the walk) are not orphans either. --map and the audit
+ * share this.
+ */
+#define PI_ORPHAN_SETTLE_ROUNDS	5
+#define PI_ORPHAN_SETTLE_MS	50
+
+typedef int (*pi_pids_fn)(pid_t **pids, size_t *n, size_t *cap);
+
+struct pi_orphan_pfns {
+	size_t n;
+	size_t *idx;		/* index into the pinned set, ascending */
+	uint64_t *pfn;		/* set->p[idx[i]].pfn */
+	uint64_t *ent;		/* orphaned iff pi_pin_entry_pinned(ent[i]); 0 when mapped again */
+	unsigned int rereads;	/* settle re-reads after the first read */
+	uint64_t mapped_again;	/* still pinned, but mapped by a process the walk missed */
+};
+
+int pi_orphan_pfns_read(struct pi_pinsrc *src, const struct pi_pinned_set *set,
+			const struct pi_rmap *r, pi_pids_fn pids_now, struct pi_orphan_pfns *ret);
+void pi_orphan_pfns_free(struct pi_orphan_pfns *o);
+
+/*
  * Orphaned pins: pinned pages mapped by no process. Attribution, best first:
  * an io_uring buffer whose pages are unmapped or mapped to other PFNs
  * (after munmap, MADV_DONTNEED, mremap); else a process whose VmPin exceeds
- * the pinned pages it maps.
+ * the pinned pages it maps plus the pages of its buffers that are
+ * candidates already (each page budgeted once).
  */
 struct pi_orphan_attr {
 	const struct pi_rmap_proc *proc;	/* NULL: nobody to blame */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include "pininspect/pinmap.h"
 #include "pininspect/root.h"
@@ -1109,6 +1110,185 @@ void pi_rmap_owners_of(const struct pi_rmap *r, size_t idx, size_t *first, size_
 
 /* ---------------------------------------------------------------- orphans */
 
+/* pages of p's buffers that p no longer maps to their pinned PFNs */
+static uint64_t buffer_orphan_pages(const struct pi_rmap_proc *p)
+{
+	uint64_t n = 0;
+
+	for (size_t k = 0; k < p->nholders; k++)
+		n += p->holders[k].unmapped + p->holders[k].unpinned;
+	return n;
+}
+
+/*
+ * VmPin beyond the pinned pages p maps, less the pages of its own buffers
+ * that are candidates already: those are in VmPin too (the ring charged
+ * them), and counting them twice would let another process's orphans be
+ * blamed on this one's VmPin.
+ */
+static uint64_t vmpin_excess(const struct pi_rmap_proc *p)
+{
+	uint64_t vmpin = p->vmpin_kib / 4, known = p->pinned_mapped + buffer_orphan_pages(p);
+
+	if (!p->has_vmpin || vmpin <= known)
+		return 0;
+	return vmpin - known;
+}
+
+/* orphaned pages the live processes account for: their buffers' and VmPin excess */
+static uint64_t orphans_explained(const struct pi_rmap *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->nprocs; i++)
+		n += buffer_orphan_pages(&r->procs[i]) + vmpin_excess(&r->procs[i]);
+	return n;
+}
+
+/*
+ * Re-read the candidates still pinned into tmp; one seen unpinned stays
+ * released (its entry kept): the pin the scan found is gone, and a later
+ * pin of that PFN is a new page's. Returns how many are still pinned.
+ */
+static int orphan_reread(struct pi_pinsrc *src, struct pi_orphan_pfns *o, uint64_t *tmp,
+			 size_t *pinned)
+{
+	int err = pi_pinsrc_read(src, o->pfn, o->n, tmp);
+
+	*pinned = 0;
+	if (err < 0)
+		return err;
+	for (size_t j = 0; j < o->n; j++)
+		if (pi_pin_entry_pinned(o->ent[j])) {
+			o->ent[j] = tmp[j];
+			*pinned += pi_pin_entry_pinned(tmp[j]);
+		}
+	return 0;
+}
+
+/*
+ * PFNs still pinned after the settle step: a process the walk did not see
+ * (started after the process list was taken) may map them now, because the
+ * pages of an exited process are freed and reused. Walk the processes
+ * again for just those PFNs; a PFN somebody maps is not an orphan.
+ */
+static int orphan_rewalk(struct pi_orphan_pfns *o, const pid_t *pids, size_t npids)
+{
+	struct pi_pinned_set sub = { 0 };
+	struct pi_rmap rm;
+	size_t *map;
+	int err;
+
+	map = malloc((o->n ? o->n : 1) * sizeof(*map));
+	sub.p = malloc((o->n ? o->n : 1) * sizeof(*sub.p));
+	if (!map || !sub.p) {
+		free(map);
+		free(sub.p);
+		return -ENOMEM;
+	}
+	for (size_t j = 0; j < o->n; j++)
+		if (pi_pin_entry_pinned(o->ent[j])) {
+			map[sub.n] = j;
+			sub.p[sub.n++] = (struct pi_pinned_pfn){ o->pfn[j], o->ent[j] };
+		}
+	err = sub.n ? pi_rmap_build(&sub, NULL, pids, npids, &rm) : 0;
+	if (err == 0 && sub.n) {
+		for (size_t i = 0; i < rm.nowners; i++) {
+			size_t j = map[rm.owners[i].idx];
+
+			if (o->ent[j]) {
+				o->ent[j] = 0;	/* mapped: not pinned as an orphan */
+				o->mapped_again++;
+			}
+		}
+		pi_rmap_free(&rm);
+	}
+	free(map);
+	free(sub.p);
+	return err;
+}
+
+int pi_orphan_pfns_read(struct pi_pinsrc *src, const struct pi_pinned_set *set,
+			const struct pi_rmap *r, pi_pids_fn pids_now, struct pi_orphan_pfns *ret)
+{
+	struct pi_orphan_pfns o = { 0 };
+	size_t cap = set->n ? set->n : 1, pinned = 0;
+	uint64_t *tmp = NULL, explained;
+	int err = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	o.idx = malloc(cap * sizeof(*o.idx));
+	o.pfn = malloc(cap * sizeof(*o.pfn));
+	o.ent = malloc(cap * sizeof(*o.ent));
+	tmp = malloc(cap * sizeof(*tmp));
+	if (!o.idx || !o.pfn || !o.ent || !tmp) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < set->n; i++) {
+		size_t f, k;
+
+		pi_rmap_owners_of(r, i, &f, &k);
+		if (!k) {
+			o.idx[o.n] = i;
+			o.pfn[o.n] = set->p[i].pfn;
+			o.ent[o.n++] = set->p[i].ent;	/* pinned at the scan */
+		}
+	}
+	if (o.n)
+		err = orphan_reread(src, &o, tmp, &pinned);
+	/*
+	 * A process that just exited leaves its pins to the ring's teardown
+	 * work: pinned, mapped by nobody, released a few to a hundred
+	 * milliseconds later (the exit work polls every 50 ms). Read them
+	 * again while the count falls, or while there are more than the live
+	 * processes' buffers and VmPin account for, so an exit is not
+	 * reported as an orphan. Orphans that live processes account for
+	 * cost one re-read at most.
+	 */
+	explained = orphans_explained(r);
+	for (unsigned int round = 0; err == 0 && pinned && round < PI_ORPHAN_SETTLE_ROUNDS; round++) {
+		size_t before = pinned;
+
+		if (round && pinned <= explained)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = PI_ORPHAN_SETTLE_MS * 1000L * 1000L }, NULL);
+		err = orphan_reread(src, &o, tmp, &pinned);
+		if (err < 0)
+			break;
+		o.rereads++;
+		if (pinned >= before && pinned <= explained)
+			break;
+	}
+	if (err == 0 && pinned && pids_now) {
+		pid_t *pids = NULL;
+		size_t npids = 0, pcap = 0;
+
+		err = pids_now(&pids, &npids, &pcap);
+		if (err == 0)
+			err = orphan_rewalk(&o, pids, npids);
+		else if (err != -ENOMEM)
+			err = 0;	/* keep what the settle step found */
+		free(pids);
+	}
+out:
+	free(tmp);
+	if (err < 0) {
+		pi_orphan_pfns_free(&o);
+		return err;
+	}
+	*ret = o;
+	return 0;
+}
+
+void pi_orphan_pfns_free(struct pi_orphan_pfns *o)
+{
+	free(o->idx);
+	free(o->pfn);
+	free(o->ent);
+	memset(o, 0, sizeof(*o));
+}
+
 int pi_orphan_ctx_init(const struct pi_rmap *r, struct pi_orphan_ctx *c)
 {
 	size_t n = 0;
@@ -1120,7 +1300,7 @@ int pi_orphan_ctx_init(const struct pi_rmap *r, struct pi_orphan_ctx *c)
 		for (size_t k = 0; k < p->nholders; k++)
 			if (p->holders[k].unmapped || p->holders[k].unpinned)
 				n++;
-		if (p->has_vmpin && p->vmpin_kib / 4 > p->pinned_mapped)
+		if (vmpin_excess(p))
 			n++;
 	}
 	if (!n)
@@ -1143,12 +1323,12 @@ int pi_orphan_ctx_init(const struct pi_rmap *r, struct pi_orphan_ctx *c)
 			}
 	}
 	for (size_t i = 0; i < r->nprocs; i++) {
-		const struct pi_rmap_proc *p = &r->procs[i];
+		uint64_t excess = vmpin_excess(&r->procs[i]);
 
-		if (p->has_vmpin && p->vmpin_kib / 4 > p->pinned_mapped) {
+		if (excess) {
 			c->cand[c->ncand].proc = (uint32_t)i;
 			c->cand[c->ncand].holder = -1;
-			c->left[c->ncand++] = p->vmpin_kib / 4 - p->pinned_mapped;
+			c->left[c->ncand++] = excess;
 		}
 	}
 	return 0;

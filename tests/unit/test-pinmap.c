@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Parsers and pure logic of the pin map and accounting (issue 10). */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 #include "tap.h"
 #include "pininspect/pinmap.h"
+#include "pininspect/pagemap.h"
 #include "pininspect/accounting.h"
 
 /* a fake exact source: PFNs in [pin_lo, pin_hi) pinned, multiples of 7 explained, >= hole NOPAGE */
@@ -25,6 +32,209 @@ static int fake_read(struct pi_pinsrc *src, const uint64_t *pfns, size_t n, uint
 			out[i] = 1 | KPP_F_ANON | KPP_F_PIN_EXACT;
 	}
 	return 0;
+}
+
+/*
+ * Ring teardown after an exit: of the PFNs 200, 202, 203 and 204, 200 is
+ * released by the 2nd read, 202 by the 3rd; 203 stays pinned (a real
+ * orphan); 204 is released by the 2nd read and pinned again from the 3rd
+ * on (the freed page reused and pinned by another process).
+ */
+static unsigned int teardown_reads;
+
+static int teardown_read(struct pi_pinsrc *src, const uint64_t *pfns, size_t n, uint64_t *out)
+{
+	const uint64_t pinned = 1025 | (1ULL << KPP_PINCOUNT_SHIFT) | KPP_F_MAYBE_PINNED | KPP_F_ANON;
+
+	(void)src;
+	teardown_reads++;
+	for (size_t i = 0; i < n; i++) {
+		bool released = (pfns[i] == 200 && teardown_reads >= 2) ||
+				(pfns[i] == 202 && teardown_reads >= 3) ||
+				(pfns[i] == 204 && teardown_reads == 2);
+
+		out[i] = released ? (1 | KPP_F_ANON | KPP_F_PIN_EXACT) : pinned;
+	}
+	return 0;
+}
+
+/* orphan attribution on a synthetic reverse map (no process, no source) */
+static void test_orphan_attribution(void)
+{
+	struct pi_rmap_holder ha = { .h = { .desc = "io_uring fd 5 buf 0" }, .pages = 64, .unmapped = 64 };
+	struct pi_rmap_holder hb = { .h = { .desc = "io_uring fd 7 buf 0" }, .pages = 16, .unpinned = 16 };
+	struct pi_rmap_proc procs[] = {
+		/* A: munmapped its 64-page buffer: VmPin is those 64 pages, nothing more */
+		{ .pid = 100, .comm = "a", .has_vmpin = true, .vmpin_kib = 64 * 4,
+		  .holders = &ha, .nholders = 1 },
+		/* B: maps 8 pinned pages, 16 of its buffer remapped, VmPin 40: 16 pages beyond both */
+		{ .pid = 200, .comm = "b", .has_vmpin = true, .vmpin_kib = 40 * 4, .pinned_mapped = 8,
+		  .holders = &hb, .nholders = 1 },
+		/* C: VmLck only, no VmPin line: never a VmPin candidate */
+		{ .pid = 300, .comm = "c", .has_vmlck = true, .vmlck_kib = 1024 },
+	};
+	struct pi_rmap r = { .procs = procs, .nprocs = 3 };
+	struct pi_orphan_ctx c;
+	struct pi_orphan_attr at;
+
+	is_int(pi_orphan_ctx_init(&r, &c), 0, "orphan context");
+	is_int(c.ncand, 3, "candidates: A's buffer, B's buffer, B's VmPin excess (none for A, C)");
+	ok(c.ncand == 3 && c.cand[2].proc == 1 && c.cand[2].holder == -1 && c.left[2] == 16,
+	   "B's VmPin excess: 40 - 8 mapped - 16 of its buffer = 16 pages");
+	for (size_t i = 0; i < c.ncand; i++)
+		ok(!(c.cand[i].proc == 0 && c.cand[i].holder < 0),
+		   "A's unmapped buffer pages are not counted again as VmPin excess (candidate %zu)", i);
+
+	pi_orphan_attribute(&r, &c, 64, &at);
+	ok(at.proc == &procs[0] && at.holder == &ha, "64 orphaned pages: A's buffer");
+	is_str(at.why, "buffer no longer mapped", "A: reason");
+	pi_orphan_attribute(&r, &c, 16, &at);
+	ok(at.proc == &procs[1] && at.holder == &hb, "16 pages: B's buffer before B's VmPin");
+	is_str(at.why, "buffer now maps other pages", "B: reason");
+	pi_orphan_attribute(&r, &c, 16, &at);
+	ok(at.proc == &procs[1] && !at.holder, "16 more: B's VmPin excess");
+	is_str(at.why, "VmPin exceeds the pinned pages it maps", "B: VmPin reason");
+	/* the regression: another process's orphans were blamed on A's VmPin */
+	pi_orphan_attribute(&r, &c, 16, &at);
+	ok(!at.proc && !at.holder && !at.why, "another 16 orphaned pages: nobody to blame (not A's VmPin)");
+	pi_orphan_ctx_free(&c);
+
+	/* VmPin below what the buffers explain: no excess candidate at all */
+	procs[1].vmpin_kib = 20 * 4;
+	is_int(pi_orphan_ctx_init(&r, &c), 0, "orphan context, small VmPin");
+	is_int(c.ncand, 2, "buffers only");
+	pi_orphan_ctx_free(&c);
+}
+
+/* the settle step shared by --map and the audit */
+static void test_orphan_settle(void)
+{
+	const uint64_t e = 1025 | (1ULL << KPP_PINCOUNT_SHIFT) | KPP_F_MAYBE_PINNED | KPP_F_ANON;
+	struct pi_pinned_pfn pp[] = { { 200, e }, { 201, e }, { 202, e }, { 203, e }, { 204, e } };
+	struct pi_pinned_set set = { .p = pp, .n = 5 };
+	struct pi_pfn_owner own[] = { { .idx = 1, .proc = 0, .addr = 0x7f0000000000 } };
+	/* a live process that accounts for one orphaned page: its buffer is unmapped */
+	struct pi_rmap_holder h = { .h = { .desc = "io_uring fd 5 buf 0" }, .pages = 1, .unmapped = 1 };
+	struct pi_rmap_proc proc = { .pid = 1, .holders = &h, .nholders = 1 };
+	struct pi_rmap r = { .owners = own, .nowners = 1, .procs = &proc, .nprocs = 1 };
+	struct pi_pinsrc src = { .kind = PI_SRC_BPF, .read = teardown_read };
+	struct pi_orphan_pfns o;
+	struct timespec t0, t1;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "orphan PFNs read");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	is_int(o.n, 4, "4 PFNs nobody maps (201 has an owner)");
+	ok(o.n == 4 && o.idx[0] == 0 && o.idx[1] == 2 && o.idx[2] == 3 && o.idx[3] == 4 &&
+	   o.pfn[0] == 200 && o.pfn[1] == 202 && o.pfn[2] == 203 && o.pfn[3] == 204,
+	   "set indexes and PFNs, ascending");
+	is_int(o.rereads, 2, "read again while more are pinned (4, 2) than live processes account for (1)");
+	is_int(teardown_reads, 3, "3 reads in all");
+	ok(o.n == 4 && !pi_pin_entry_pinned(o.ent[0]) && !pi_pin_entry_pinned(o.ent[1]) &&
+	   pi_pin_entry_pinned(o.ent[2]), "released by the teardown: 200, 202; still pinned: 203");
+	ok(o.n == 4 && !pi_pin_entry_pinned(o.ent[3]),
+	   "204, released and pinned again (a reused page): released, not an orphan");
+	is_int(o.mapped_again, 0, "no process walk without pids_now");
+	ok(ms >= 2 * PI_ORPHAN_SETTLE_MS - 5, "waited %d ms between reads (%.0f ms)", PI_ORPHAN_SETTLE_MS, ms);
+	pi_orphan_pfns_free(&o);
+
+	/* nobody alive accounts for 203: wait for it up to the whole budget */
+	proc.nholders = 0;
+	teardown_reads = 0;
+	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "orphan PFNs read, nothing explained");
+	ok(o.rereads == PI_ORPHAN_SETTLE_ROUNDS && teardown_reads == PI_ORPHAN_SETTLE_ROUNDS + 1,
+	   "unexplained pins: %d re-reads (%u)", PI_ORPHAN_SETTLE_ROUNDS, o.rereads);
+	ok(o.n == 4 && pi_pin_entry_pinned(o.ent[2]) && !pi_pin_entry_pinned(o.ent[0]) &&
+	   !pi_pin_entry_pinned(o.ent[1]) && !pi_pin_entry_pinned(o.ent[3]), "only 203 still pinned");
+	pi_orphan_pfns_free(&o);
+	proc.nholders = 1;
+
+	/* nothing pinned at the first read: no wait */
+	teardown_reads = 10;
+	set.n = 3;	/* 200, 201, 202: both candidates released already */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "orphan PFNs read, all released");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ok(o.n == 2 && o.rereads == 0 && teardown_reads == 11, "one read, no re-read");
+	ok(ms < PI_ORPHAN_SETTLE_MS, "no wait when nothing is pinned (%.0f ms)", ms);
+	pi_orphan_pfns_free(&o);
+
+	/* a real orphan that a live process accounts for: one re-read confirms it, then stop */
+	pp[0].pfn = 203;
+	set.n = 1;
+	r.nowners = 0;
+	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "orphan PFNs read, a lasting orphan");
+	ok(o.n == 1 && o.rereads == 1 && pi_pin_entry_pinned(o.ent[0]), "one re-read, still pinned");
+	pi_orphan_pfns_free(&o);
+
+	/* nobody unmapped at all: nothing read */
+	set.n = 0;
+	teardown_reads = 0;
+	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "empty set");
+	ok(o.n == 0 && teardown_reads == 0, "no read for an empty set");
+	pi_orphan_pfns_free(&o);
+}
+
+/* the rewalk: a PFN still pinned that a process maps now (this one) is not an orphan */
+static int self_pids(pid_t **pids, size_t *n, size_t *cap)
+{
+	*pids = malloc(sizeof(**pids));
+	if (!*pids)
+		return -ENOMEM;
+	(*pids)[0] = getpid();
+	*n = *cap = 1;
+	return 0;
+}
+
+static int always_pinned(struct pi_pinsrc *src, const uint64_t *pfns, size_t n, uint64_t *out)
+{
+	(void)src;
+	(void)pfns;
+	for (size_t i = 0; i < n; i++)
+		out[i] = 1025 | (1ULL << KPP_PINCOUNT_SHIFT) | KPP_F_MAYBE_PINNED | KPP_F_ANON;
+	return 0;
+}
+
+static void test_orphan_rewalk(void)
+{
+	volatile char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t pme = 0;
+	int fd;
+
+	if (page == MAP_FAILED) {
+		ok(0, "mmap");
+		return;
+	}
+	page[0] = 1;
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0 || pread(fd, &pme, 8, (off_t)((uintptr_t)page / 4096 * 8)) != 8 ||
+	    !(pme & PM_PFN_MASK)) {
+		printf("ok %d # SKIP no PFNs in pagemap (needs CAP_SYS_ADMIN)\n", ++tap_n);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+
+	struct pi_pinned_pfn pp[] = { { pme & PM_PFN_MASK, 1025 | (1ULL << KPP_PINCOUNT_SHIFT) } };
+	struct pi_pinned_set set = { .p = pp, .n = 1 };
+	struct pi_rmap_holder h = { .pages = 1, .unmapped = 1 };	/* explains it: no long wait */
+	struct pi_rmap_proc proc = { .pid = 1, .holders = &h, .nholders = 1 };
+	struct pi_rmap r = { .procs = &proc, .nprocs = 1 };	/* the walk saw no owner */
+	struct pi_pinsrc src = { .kind = PI_SRC_BPF, .read = always_pinned };
+	struct pi_orphan_pfns o;
+
+	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "without the rewalk");
+	ok(o.n == 1 && pi_pin_entry_pinned(o.ent[0]) && !o.mapped_again, "pinned, nobody mapped it: orphan");
+	pi_orphan_pfns_free(&o);
+	is_int(pi_orphan_pfns_read(&src, &set, &r, self_pids, &o), 0, "with the rewalk");
+	ok(o.n == 1 && !pi_pin_entry_pinned(o.ent[0]) && o.mapped_again == 1,
+	   "a process maps it now: not an orphan (mapped_again %" PRIu64 ")", o.mapped_again);
+	pi_orphan_pfns_free(&o);
+	munmap((void *)page, 4096);
 }
 
 int main(void)
@@ -165,5 +375,9 @@ int main(void)
 	ok(fs.covered && fs.head_shared && fs.tail_shared && fs.pages == 2, "covered, unaligned ends share pages");
 	is_int(fs.vma_count, 3, "VMA count");
 	pi_smaps_free(&s);
+
+	test_orphan_attribution();
+	test_orphan_settle();
+	test_orphan_rewalk();
 	return tap_done();
 }
