@@ -2,7 +2,8 @@
 # Runs in the 6.1 guest's vfio boot (q35, intel-iommu, qemu's edu device;
 # see run-vm-tests.sh): vfio-client maps 1 MiB with VFIO_IOMMU_MAP_DMA.
 # type1 pins the pages and charges VmLck, not VmPin; pininspect with the
-# kpagepin source must report them pinned with the holder "vfio (VmLck)".
+# kpagepin source must report them pinned with the holder "vfio (VmLck)",
+# and its audit check vfio-pins must report them.
 # TAP lines without numbers.
 up() { cut -d' ' -f1 /proc/uptime; }
 t0=$(up)
@@ -75,6 +76,13 @@ pininspect --json "$pid" >/tmp/json 2>&1
 T="JSON: vfio class with the VmLck it explains"
 ok sh -c "tr -d ' \n' </tmp/json | grep -q '\"vfio\":{\"vmlck_kib\":$vmlck,\"lock_kib\":$vmlck,\"unexplained_kib\":$((len / 1024)),\"vfio\":true,\"attributed_kib\":$((len / 1024))}'"
 pininspect "$pid" 2>&1 | awk '$4 != "not-pinned"' | sed 's/^/# table: /'
+# the audit names the client's pins as the vfio holder class (info: exit 0)
+pininspect --audit --check=vfio-pins -n "$pid" >/tmp/audit 2>/tmp/audit.err
+rc=$?
+sed 's/^/# audit: /' /tmp/audit /tmp/audit.err
+T="audit --check=vfio-pins exits 0 (an info finding)"; ok [ $rc = 0 ]
+T="audit --check=vfio-pins reports the client's $((len / 4096)) pinned pages (VmLck $vmlck kB)"
+ok [ "$(awk -v p="$pid" '$1 == p && $3 == "vfio-pins" { n += $7 } END { print n + 0 }' /tmp/audit)" = $((len / 4096)) ]
 t1=$(up)
 echo "# vfio setup + checks: $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s; guest uptime at result: $t1 s"
 kill $vcpid
