@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <libsmartcols.h>
 #include "pininspect.h"
+#include "pininspect/root.h"
 #include "jsonwrt.h"
 #include "pininspect/audit.h"
 #include "pininspect/accounting.h"
@@ -355,8 +356,12 @@ static int audit_one(struct audit *au, pid_t pid)
 		r = mark_gone(au, &p, ap);
 		goto out;
 	}
-	if (r == -ENODATA) {
-		pi_warn("pid %d: pagemap ends before its VMAs do (truncated file)", (int)pid);
+	if (r == -ENODATA || r == -ESRCH) {
+		/* on the host a pagemap read ends early only when the mm went away */
+		if (pi_root_is_host())
+			pi_warn("pid %d: process exec'd during the scan", (int)pid);
+		else
+			pi_warn("pid %d: pagemap ends before its VMAs do (truncated file)", (int)pid);
 		au->trouble = true;
 		r = 0;
 		goto out;

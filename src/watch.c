@@ -281,7 +281,8 @@ static int snapshot_proc(const struct watch *w, pid_t pid, bool check_start, uin
 			*gone = "exited";
 			return 1;
 		}
-		*errmsg = "pagemap ends before its VMAs do";
+		*errmsg = pi_root_is_host() ? "process exec'd during the scan" :
+			  "pagemap ends before its VMAs do";
 	}
 	return r;
 }
