@@ -245,26 +245,7 @@ static struct audit_proc *add_proc(struct audit *au, const struct pi_proc *p)
 
 static int open_error(struct audit *au, pid_t pid, int r, size_t bad_line)
 {
-	switch (r) {
-	case -ENOENT:
-	case -ESRCH:
-		pi_warn("pid %d: no such process", (int)pid);
-		break;
-	case -EACCES:
-	case -EPERM:
-		pi_warn("pid %d: cannot read its maps or pagemap: %s (another user's "
-			"process needs root or CAP_SYS_PTRACE)", (int)pid, strerror(-r));
-		break;
-	case -EINVAL:
-		if (bad_line)
-			pi_warn("pid %d: /proc/%d/maps line %zu: not a maps line", (int)pid,
-				(int)pid, bad_line);
-		else
-			pi_warn("pid %d: /proc/%d/status: unexpected format", (int)pid, (int)pid);
-		break;
-	default:
-		pi_errno(r, "pid %d", (int)pid);
-	}
+	pi_warn_proc_error(pid, r, bad_line);
 	au->trouble = true;
 	return r;
 }

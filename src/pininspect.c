@@ -314,7 +314,7 @@ void pi_sources_close(struct pi_sources *s)
 	s->kpageflags = NULL;
 }
 
-static int proc_error(pid_t pid, int r, size_t bad_line)
+void pi_warn_proc_error(pid_t pid, int r, size_t bad_line)
 {
 	switch (r) {
 	case -ENOENT:
@@ -336,7 +336,6 @@ static int proc_error(pid_t pid, int r, size_t bad_line)
 	default:
 		pi_errno(r, "pid %d", (int)pid);
 	}
-	return PI_EXIT_TROUBLE;
 }
 
 static int inspect(const struct pi_cli *cli, struct pi_sources *src)
@@ -363,7 +362,8 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 
 		r = pi_proc_open(cli->pids[i], &p, &bad_line);
 		if (r < 0) {
-			rc = proc_error(cli->pids[i], r, bad_line);
+			rc = PI_EXIT_TROUBLE;
+			pi_warn_proc_error(cli->pids[i], r, bad_line);
 			continue;
 		}
 		if (p.holders.rings_unreadable)

@@ -109,6 +109,8 @@ void pi_report_free(struct pi_report *rep);
 int pi_list_columns(FILE *out);
 int pi_probe_print(const struct pi_probe *pr, bool json, FILE *out);
 
+/* one clear line for a process that pi_proc_open() could not open */
+void pi_warn_proc_error(pid_t pid, int err, size_t bad_maps_line);
 void pi_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pi_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
