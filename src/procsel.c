@@ -27,18 +27,12 @@ static int add_pid(pid_t pid, pid_t **pids, size_t *n, size_t *cap)
  */
 static int walk_root_proc(const char *name, pid_t **pids, size_t *n, size_t *cap)
 {
-	int fd = pi_root_open("proc", O_RDONLY | O_DIRECTORY);
 	struct dirent *de;
 	DIR *d;
-	int r = 0;
+	int r = pi_root_opendir("proc", &d);
 
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
+	if (r < 0)
+		return r;
 	while ((de = readdir(d)) && r == 0) {
 		struct pi_status st;
 		int pid;

@@ -24,6 +24,9 @@ int pi_root_read_file(const char *relpath, char **ret_buf, size_t *ret_len);
 int pi_root_readf(char **ret_buf, size_t *ret_len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int pi_root_openf(int flags, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* opendir(3) under the root: 0 and *ret, or -errno */
+struct __dirstream;
+int pi_root_opendir(const char *relpath, struct __dirstream **ret);
 /* 0 if the path exists under the root, else -errno */
 int pi_root_access(const char *relpath);
 

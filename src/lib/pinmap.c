@@ -233,34 +233,22 @@ static int read_blocks(struct pi_layout *l)
 /* /sys/devices/system/node/nodeN/memoryM: for blocks without a nodeK link */
 static void read_block_nodes(struct pi_layout *l)
 {
-	int fd = pi_root_open("sys/devices/system/node", O_RDONLY | O_DIRECTORY);
 	struct dirent *de;
 	DIR *d;
 
-	if (fd < 0)
+	if (pi_root_opendir("sys/devices/system/node", &d) < 0)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(d))) {
 		char path[128];
 		struct dirent *me;
 		DIR *nd;
-		int node, nfd;
+		int node;
 
 		if (strncmp(de->d_name, "node", 4) || pi_parse_pid(de->d_name + 4, &node) < 0)
 			continue;
 		pathf(path, sizeof(path), "sys/devices/system/node/%s", de->d_name);
-		nfd = pi_root_open(path, O_RDONLY | O_DIRECTORY);
-		if (nfd < 0)
+		if (pi_root_opendir(path, &nd) < 0)
 			continue;
-		nd = fdopendir(nfd);
-		if (!nd) {
-			close(nfd);
-			continue;
-		}
 		while ((me = readdir(nd))) {
 			uint64_t id;
 			struct pi_mem_block *b;
@@ -283,20 +271,15 @@ static void read_block_nodes(struct pi_layout *l)
  */
 static int read_cma(struct pi_layout *l)
 {
-	int fd = pi_root_open("sys/kernel/mm/cma", O_RDONLY | O_DIRECTORY);
 	size_t cap = 0;
 	struct dirent *de;
 	DIR *d;
+	int r = pi_root_opendir("sys/kernel/mm/cma", &d);
 
-	if (fd < 0)
-		return fd;
+	if (r < 0)
+		return r;
 	l->cma_sysfs = true;
 	l->cma_ranges_known = true;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	while ((de = readdir(d))) {
 		char path[256];
 		uint64_t total = 0, base, count;

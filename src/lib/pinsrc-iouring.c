@@ -182,20 +182,16 @@ int pi_holders_read(pid_t pid, struct pi_holder_list *ret)
 	struct dirent *de;
 	DIR *d;
 	unsigned int budget = PI_FDINFO_RETRY_BUDGET;
-	int fddir, r = 0;
+	char path[32];
+	int r;
 
-	fddir = pi_root_openf(O_RDONLY | O_DIRECTORY, "proc/%d/fd", (int)pid);
-	if (fddir < 0) {
-		*ret = l;
-		return fddir;
-	}
-	d = fdopendir(fddir);
-	if (!d) {
-		r = -errno;
-		close(fddir);
+	snprintf(path, sizeof(path), "proc/%d/fd", (int)pid);
+	r = pi_root_opendir(path, &d);
+	if (r < 0) {
 		*ret = l;
 		return r;
 	}
+	r = 0;
 	while ((de = readdir(d))) {
 		int fd;
 

@@ -3,6 +3,7 @@
  * One root for every /proc, /sys and debugfs path, so the whole tool runs
  * unchanged against fixture trees (like util-linux's ul_path prefix).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -84,6 +85,24 @@ int pi_root_open(const char *relpath, int flags)
 	}
 	fd = openat(dirfd, relpath, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+int pi_root_opendir(const char *relpath, DIR **ret)
+{
+	int fd = pi_root_open(relpath, O_RDONLY | O_DIRECTORY);
+	DIR *d;
+
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	*ret = d;
+	return 0;
 }
 
 int pi_root_access(const char *relpath)
