@@ -2,6 +2,7 @@
 #ifndef PININSPECT_ROOT_H
 #define PININSPECT_ROOT_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stddef.h>
 
@@ -25,8 +26,7 @@ int pi_root_readf(char **ret_buf, size_t *ret_len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int pi_root_openf(int flags, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* opendir(3) under the root: 0 and *ret, or -errno */
-struct __dirstream;
-int pi_root_opendir(const char *relpath, struct __dirstream **ret);
+int pi_root_opendir(const char *relpath, DIR **ret);
 /* 0 if the path exists under the root, else -errno */
 int pi_root_access(const char *relpath);
 
