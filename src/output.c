@@ -558,49 +558,16 @@ static void print_preamble(struct pi_report *rep)
 /*
  * --pages table: libsmartcols keeps every line until it prints, ~1 KiB a
  * page, so a big process prints in batches of PI_PAGES_BATCH lines (flat
- * memory) and its summary comes after the table. Columns keep the widths
- * of the first batch, or grow.
+ * memory) and its summary comes after the table. Each batch is laid out
+ * on its own: column widths may change from one batch to the next (fixing
+ * them with whint and SCOLS_FL_STRICTWIDTH wrapped the header, 2.38).
  */
-/* every column as wide as its header and the widest cell of this batch, from now on */
-static void pages_table_fix_widths(struct pi_report *rep)
-{
-	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
-	size_t ncols = scols_table_get_ncols(rep->tb);
-	size_t width[PI_MAX_COLUMNS] = { 0 };
-	struct libscols_line *ln;
-
-	if (!it)
-		return;
-	for (size_t i = 0; i < ncols && i < PI_MAX_COLUMNS; i++)
-		width[i] = strlen(infos[rep->cols[i]].name);
-	while (scols_table_next_line(rep->tb, it, &ln) == 0) {
-		for (size_t i = 0; i < ncols && i < PI_MAX_COLUMNS; i++) {
-			const char *d = scols_cell_get_data(scols_line_get_cell(ln, i));
-			size_t n = d ? strlen(d) : 0;
-
-			if (n > width[i])
-				width[i] = n;
-		}
-	}
-	scols_free_iter(it);
-	for (size_t i = 0; i < ncols && i < PI_MAX_COLUMNS; i++) {
-		struct libscols_column *cl = scols_table_get_column(rep->tb, i);
-
-		scols_column_set_whint(cl, (double)width[i]);
-		scols_column_set_flags(cl, scols_column_get_flags(cl) | SCOLS_FL_STRICTWIDTH);
-	}
-}
-
 static void pages_table_flush(struct pi_report *rep)
 {
 	bool first = !rep->batched;
 
-	if (first) {
-		if (!rep->cli->raw && !rep->cli->noheadings)
-			print_preamble(rep);
-		if (!rep->cli->raw)
-			pages_table_fix_widths(rep);
-	}
+	if (first && !rep->cli->raw && !rep->cli->noheadings)
+		print_preamble(rep);
 	rep->batched = true;
 	scols_print_table(rep->tb);
 	scols_table_enable_noheadings(rep->tb, 1);
