@@ -249,6 +249,12 @@ static const struct pi_rmap_holder *holder_at(const struct pi_rmap_proc *p, uint
  * Same owner set as the previous PFN (DESIGN section 9): the same processes,
  * wherever they map it; io_uring often gets PFNs in descending address order.
  */
+/*
+ * The next PFN continues a run only where every owner maps it at the next
+ * virtual address too: an owner's addr is that of pfn_start, so the rest of
+ * the run must follow it (two buffers whose pages happen to be physically
+ * adjacent are two runs).
+ */
 static bool owners_continue(const struct pi_rmap *r, size_t pf, size_t pn, size_t f, size_t n)
 {
 	if (pn != n)
@@ -256,7 +262,7 @@ static bool owners_continue(const struct pi_rmap *r, size_t pf, size_t pn, size_
 	for (size_t i = 0; i < n; i++) {
 		const struct pi_pfn_owner *a = &r->owners[pf + i], *b = &r->owners[f + i];
 
-		if (a->proc != b->proc)
+		if (a->proc != b->proc || b->addr != a->addr + PAGE_SZ)
 			return false;
 	}
 	return true;
