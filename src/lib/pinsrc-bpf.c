@@ -136,6 +136,8 @@ struct bpf_src {
 /* libbpf's messages: the library never prints; keep the first warning for why */
 static char libbpf_last[160];
 
+/* libbpf hands us its own format strings */
+__attribute__((format(printf, 2, 0)))
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[sizeof(libbpf_last)];

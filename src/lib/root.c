@@ -115,6 +115,7 @@ int pi_root_access(const char *relpath)
 	return 0;
 }
 
+__attribute__((format(printf, 3, 0)))
 static int vformat_path(char *path, size_t size, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(path, size, fmt, ap);
