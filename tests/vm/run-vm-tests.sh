@@ -166,7 +166,7 @@ else
 			rdma_why="module $m not in $moddir/modules.dep"
 	done
 fi
-if [ -z "$rdma_why" ] && stale "$rc_bin" "$here/rdma-client.c"; then
+if [ -z "$rdma_why" ] && stale "$rc_bin" "$here/rdma-client.c" "$here/guest-client.h"; then
 	# shellcheck disable=SC2046
 	if ! cc -static -O2 -Wall -Wextra -DRDMA_STATIC_PROVIDERS=rxe -o "$rc_bin" \
 		"$here/rdma-client.c" $(pkg-config --static --libs libibverbs) \
@@ -200,7 +200,7 @@ else
 			vfio_why="module $m not in $moddir/modules.dep"
 	done
 fi
-if [ -z "$vfio_why" ] && stale "$vc_bin" "$here/vfio-client.c"; then
+if [ -z "$vfio_why" ] && stale "$vc_bin" "$here/vfio-client.c" "$here/guest-client.h"; then
 	if ! cc -static -O2 -Wall -Wextra -o "$vc_bin" "$here/vfio-client.c" \
 		>"$work/vfio-build.log" 2>&1; then
 		rm -f "$vc_bin"

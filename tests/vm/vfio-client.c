@@ -31,29 +31,7 @@
 
 #define EXIT_SKIP	77
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static uint64_t status_kib(const char *key)
-{
-	char line[256];
-	uint64_t v = 0;
-	size_t kl = strlen(key);
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ':')
-			v = strtoull(line + kl + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
+#include "guest-client.h"
 
 static int fail(const char *what)
 {
