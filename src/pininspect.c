@@ -443,7 +443,7 @@ int main(int argc, char **argv)
 		struct pi_probe pr;
 
 		pi_probe_run(&pr);
-		pi_probe_bpf(&pr);
+		pi_probe_thorough(&pr);
 		return pi_probe_print(&pr, cli.json, stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;
 	}
 

@@ -21,7 +21,7 @@ struct pi_probe {
 	int kpagepin_err;
 	bool host_root;			/* probing the running kernel, not a --root tree */
 	bool bpf_built;
-	bool bpf_tried;			/* pi_probe_bpf() ran */
+	bool bpf_tried;			/* pi_probe_thorough() ran */
 	bool bpf_usable;
 	char bpf_why[256];		/* why not, when !bpf_usable */
 	bool btf;
@@ -29,8 +29,11 @@ struct pi_probe {
 };
 
 int pi_probe_run(struct pi_probe *ret);
-/* Load and unload the bpf source once to tell whether it works here (~20 ms). */
-void pi_probe_bpf(struct pi_probe *pr);
+/*
+ * What only --probe needs, after pi_probe_run(): whether an absent kpagepin
+ * is loadable or builtin (libkmod), and a trial load of the bpf source (~20 ms).
+ */
+void pi_probe_thorough(struct pi_probe *pr);
 bool pi_probe_cap_sys_admin(void);
 
 #endif

@@ -117,8 +117,6 @@ int pi_probe_run(struct pi_probe *pr)
 		pi_pinsrc_close(src);
 	} else if (err == -EPROTO) {
 		pr->kpagepin = PI_KPP_BAD_ABI;
-	} else if (pi_root_is_host()) {
-		pr->kpagepin = kpagepin_module_state();
 	}
 	pr->host_root = pi_root_is_host();
 #ifdef HAVE_BPF
@@ -133,10 +131,14 @@ int pi_probe_run(struct pi_probe *pr)
 	return 0;
 }
 
-void pi_probe_bpf(struct pi_probe *pr)
+void pi_probe_thorough(struct pi_probe *pr)
 {
 	struct pi_pinsrc *src = NULL;
 	int r;
+
+	/* loading libkmod's indexes is for --probe only, not every report */
+	if (pr->kpagepin == PI_KPP_ABSENT && pi_root_is_host())
+		pr->kpagepin = kpagepin_module_state();
 
 	pr->bpf_tried = true;
 	pr->bpf_why[0] = '\0';
