@@ -209,20 +209,23 @@ void pi_rmap_owners_of(const struct pi_rmap *r, size_t idx, size_t *first, size_
  * through src. The PFN scan comes before the process walk, so a pin
  * released in between (unregister; the ring teardown that runs a few
  * milliseconds after its process exited) would look orphaned. While some
- * are still pinned, they are read again every PI_ORPHAN_SETTLE_MS, at most
- * PI_ORPHAN_SETTLE_ROUNDS times: at least once, then while their number
- * falls or exceeds what the live processes of r account for (their
- * buffers' unmapped and unpinned pages, their VmPin excess); no wait at
- * all when none is pinned. A PFN seen unpinned once stays released: a
- * later pin there is a new page's (the freed pages of an exited process
- * are reused at once). With pids_now (the processes now, as
- * pi_procsel_all gives them), the PFNs still pinned are looked up in the
- * processes' pagemaps again, and those some process maps now (one that
- * started after the walk) are not orphans either. --map and the audit
- * share this.
+ * are still pinned, they are read again every PI_ORPHAN_SETTLE_MS until
+ * their number has not fallen for PI_ORPHAN_SETTLE_STABLE reads and is
+ * no more than the live processes of r account for (their buffers'
+ * unmapped and unpinned pages, their VmPin excess); when it is more, for
+ * PI_ORPHAN_SETTLE_ROUNDS reads, or up to PI_ORPHAN_SETTLE_ROUNDS_MAX
+ * while it still falls. No wait at all when none is pinned. A PFN seen
+ * unpinned once stays released: a later pin there is a new page's (the
+ * freed pages of an exited process are reused at once). With pids_now
+ * (the processes now, as pi_procsel_all gives them), the PFNs still pinned
+ * are looked up in the processes' pagemaps again, and those some process
+ * maps now (one that started after the walk) are not orphans either.
+ * --map and the audit share this.
  */
-#define PI_ORPHAN_SETTLE_ROUNDS	5
-#define PI_ORPHAN_SETTLE_MS	50
+#define PI_ORPHAN_SETTLE_MS		10
+#define PI_ORPHAN_SETTLE_STABLE		5	/* 50 ms without a release */
+#define PI_ORPHAN_SETTLE_ROUNDS		25	/* 250 ms */
+#define PI_ORPHAN_SETTLE_ROUNDS_MAX	50	/* 500 ms, while releases go on */
 
 typedef int (*pi_pids_fn)(pid_t **pids, size_t *n, size_t *cap);
 

@@ -1223,25 +1223,29 @@ int pi_orphan_pfns_read(struct pi_pinsrc *src, const struct pi_pinned_set *set,
 	/*
 	 * A process that just exited leaves its pins to the ring's teardown
 	 * work: pinned, mapped by nobody, released a few to a hundred
-	 * milliseconds later (the exit work polls every 50 ms). Read them
-	 * again while the count falls, or while there are more than the live
-	 * processes' buffers and VmPin account for, so an exit is not
-	 * reported as an orphan. Orphans that live processes account for
-	 * cost one re-read at most.
+	 * milliseconds later. Its freed pages are reused at once, and a
+	 * process that pins one and exits too hands it on pinned: only a read
+	 * that falls in the short gap between the two pins sees it released,
+	 * so the reads come every PI_ORPHAN_SETTLE_MS (10 ms; 50 ms let one
+	 * run in ten report such pages under churn). Read again while more
+	 * are pinned than the live processes' buffers and VmPin account for,
+	 * or until the count has not moved for PI_ORPHAN_SETTLE_STABLE reads.
 	 */
 	explained = orphans_explained(r);
-	for (unsigned int round = 0; err == 0 && pinned && round < PI_ORPHAN_SETTLE_ROUNDS; round++) {
+	for (unsigned int round = 0, stable = 0; err == 0 && pinned; round++) {
 		size_t before = pinned;
 
-		if (round && pinned <= explained)
+		if (round >= PI_ORPHAN_SETTLE_ROUNDS_MAX ||
+		    (round >= PI_ORPHAN_SETTLE_ROUNDS && stable >= PI_ORPHAN_SETTLE_STABLE))
+			break;
+		if (stable >= PI_ORPHAN_SETTLE_STABLE && pinned <= explained)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = PI_ORPHAN_SETTLE_MS * 1000L * 1000L }, NULL);
 		err = orphan_reread(src, &o, tmp, &pinned);
 		if (err < 0)
 			break;
 		o.rereads++;
-		if (pinned >= before && pinned <= explained)
-			break;
+		stable = pinned < before ? 0 : stable + 1;
 	}
 	if (err == 0 && pinned && pids_now) {
 		pid_t *pids = NULL;

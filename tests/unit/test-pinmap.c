@@ -130,17 +130,20 @@ static void test_orphan_settle(void)
 	ok(o.n == 4 && o.idx[0] == 0 && o.idx[1] == 2 && o.idx[2] == 3 && o.idx[3] == 4 &&
 	   o.pfn[0] == 200 && o.pfn[1] == 202 && o.pfn[2] == 203 && o.pfn[3] == 204,
 	   "set indexes and PFNs, ascending");
-	is_int(o.rereads, 2, "read again while more are pinned (4, 2) than live processes account for (1)");
-	is_int(teardown_reads, 3, "3 reads in all");
+	is_int(o.rereads, 2 + PI_ORPHAN_SETTLE_STABLE,
+	       "read again while the count falls (4, 2, 1), then until it holds for %d reads",
+	       PI_ORPHAN_SETTLE_STABLE);
+	is_int(teardown_reads, 3 + PI_ORPHAN_SETTLE_STABLE, "all reads");
 	ok(o.n == 4 && !pi_pin_entry_pinned(o.ent[0]) && !pi_pin_entry_pinned(o.ent[1]) &&
 	   pi_pin_entry_pinned(o.ent[2]), "released by the teardown: 200, 202; still pinned: 203");
 	ok(o.n == 4 && !pi_pin_entry_pinned(o.ent[3]),
 	   "204, released and pinned again (a reused page): released, not an orphan");
 	is_int(o.mapped_again, 0, "no process walk without pids_now");
-	ok(ms >= 2 * PI_ORPHAN_SETTLE_MS - 5, "waited %d ms between reads (%.0f ms)", PI_ORPHAN_SETTLE_MS, ms);
+	ok(ms >= (2 + PI_ORPHAN_SETTLE_STABLE) * (PI_ORPHAN_SETTLE_MS - 1),
+	   "waited %d ms between reads (%.0f ms)", PI_ORPHAN_SETTLE_MS, ms);
 	pi_orphan_pfns_free(&o);
 
-	/* nobody alive accounts for 203: wait for it up to the whole budget */
+	/* nobody alive accounts for 203: wait for it for the whole budget */
 	proc.nholders = 0;
 	teardown_reads = 0;
 	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "orphan PFNs read, nothing explained");
@@ -162,12 +165,13 @@ static void test_orphan_settle(void)
 	ok(ms < PI_ORPHAN_SETTLE_MS, "no wait when nothing is pinned (%.0f ms)", ms);
 	pi_orphan_pfns_free(&o);
 
-	/* a real orphan that a live process accounts for: one re-read confirms it, then stop */
+	/* a real orphan that a live process accounts for: confirmed once it holds, then stop */
 	pp[0].pfn = 203;
 	set.n = 1;
 	r.nowners = 0;
 	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "orphan PFNs read, a lasting orphan");
-	ok(o.n == 1 && o.rereads == 1 && pi_pin_entry_pinned(o.ent[0]), "one re-read, still pinned");
+	ok(o.n == 1 && o.rereads == PI_ORPHAN_SETTLE_STABLE && pi_pin_entry_pinned(o.ent[0]),
+	   "%d re-reads, still pinned (%u)", PI_ORPHAN_SETTLE_STABLE, o.rereads);
 	pi_orphan_pfns_free(&o);
 
 	/* nobody unmapped at all: nothing read */
@@ -175,6 +179,43 @@ static void test_orphan_settle(void)
 	teardown_reads = 0;
 	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "empty set");
 	ok(o.n == 0 && teardown_reads == 0, "no read for an empty set");
+	pi_orphan_pfns_free(&o);
+}
+
+/* churn: each read finds one more of 64 PFNs released (a chain of exits handing pages on) */
+static unsigned int churn_reads;
+
+static int churn_read(struct pi_pinsrc *src, const uint64_t *pfns, size_t n, uint64_t *out)
+{
+	const uint64_t pinned = 1025 | (1ULL << KPP_PINCOUNT_SHIFT) | KPP_F_MAYBE_PINNED | KPP_F_ANON;
+
+	(void)src;
+	churn_reads++;
+	for (size_t i = 0; i < n; i++)
+		out[i] = pfns[i] - 1000 < churn_reads ? (1 | KPP_F_ANON) : pinned;
+	return 0;
+}
+
+static void test_orphan_settle_churn(void)
+{
+	const uint64_t e = 1025 | (1ULL << KPP_PINCOUNT_SHIFT) | KPP_F_MAYBE_PINNED | KPP_F_ANON;
+	struct pi_pinned_pfn pp[64];
+	struct pi_pinned_set set = { .p = pp, .n = 64 };
+	struct pi_rmap_proc proc = { .pid = 1 };
+	struct pi_rmap r = { .procs = &proc, .nprocs = 1 };
+	struct pi_pinsrc src = { .kind = PI_SRC_BPF, .read = churn_read };
+	struct pi_orphan_pfns o;
+	size_t left = 0;
+
+	for (size_t i = 0; i < 64; i++)
+		pp[i] = (struct pi_pinned_pfn){ 1000 + i, e };
+	is_int(pi_orphan_pfns_read(&src, &set, &r, NULL, &o), 0, "orphan PFNs read under churn");
+	for (size_t i = 0; i < o.n; i++)
+		left += pi_pin_entry_pinned(o.ent[i]);
+	is_int(o.rereads, PI_ORPHAN_SETTLE_ROUNDS_MAX,
+	       "releases go on: read past %d rounds, up to %d", PI_ORPHAN_SETTLE_ROUNDS,
+	       PI_ORPHAN_SETTLE_ROUNDS_MAX);
+	is_int(left, 64 - 1 - PI_ORPHAN_SETTLE_ROUNDS_MAX, "PFNs still pinned after the last read");
 	pi_orphan_pfns_free(&o);
 }
 
@@ -378,6 +419,7 @@ int main(void)
 
 	test_orphan_attribution();
 	test_orphan_settle();
+	test_orphan_settle_churn();
 	test_orphan_rewalk();
 	return tap_done();
 }
