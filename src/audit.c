@@ -573,7 +573,7 @@ static void fold_sys_orphans(struct audit *au)
 	au->nfinds = out;
 }
 
-static int audit_walk(struct audit *au)
+static int audit_walk_procs(struct audit *au)
 {
 	const struct pi_cli *cli = au->cli;
 	int r;
@@ -612,6 +612,16 @@ static int audit_walk(struct audit *au)
 		pi_warn("%zu process(es) could not be checked for pins (their fd directory "
 			"needs root or CAP_SYS_PTRACE)", au->unreadable);
 	return 0;
+}
+
+static int audit_walk(struct audit *au)
+{
+	int r;
+
+	pi_rdma_snapshot_begin();
+	r = audit_walk_procs(au);
+	pi_rdma_snapshot_end();
+	return r;
 }
 
 /* ---- output ---- */

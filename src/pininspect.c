@@ -348,6 +348,7 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 		return PI_EXIT_USAGE;
 	if (*src->degraded)
 		pi_warn("%s", src->degraded);
+	pi_rdma_snapshot_begin();
 	for (size_t i = 0; i < cli->npids; i++) {
 		struct pi_scan_ctx ctx = {
 			.source = src->source,
@@ -397,6 +398,7 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 			rc = PI_EXIT_TROUBLE;
 		pi_proc_close(&p);
 	}
+	pi_rdma_snapshot_end();
 	if (pi_report_finish(rep) < 0)
 		rc = PI_EXIT_TROUBLE;
 	pi_report_free(rep);

@@ -480,6 +480,7 @@ static void rescan_all(struct watch *w, bool periodic)
 		add_cause(w, "migration");
 	ncauses = w->ncauses;
 
+	pi_rdma_snapshot_begin();
 	for (size_t i = 0; i < w->nt; i++) {
 		struct target *t = &w->t[i];
 
@@ -500,6 +501,7 @@ static void rescan_all(struct watch *w, bool periodic)
 			fflush(w->human);
 		}
 	}
+	pi_rdma_snapshot_end();
 	w->ncauses = 0;
 	w->migration_seen = w->migration_reason = false;
 }

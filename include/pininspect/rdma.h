@@ -79,6 +79,13 @@ int pi_rdma_mr_parse_text(const char *buf, size_t len, struct pi_rdma_mr_list *l
  */
 int pi_rdma_mrs_read(pid_t pid, struct pi_rdma_mr_list *ret);
 void pi_rdma_mr_list_free(struct pi_rdma_mr_list *l);
+/*
+ * Between begin and end (they nest), pi_rdma_mrs_read filters one dump of
+ * the system's MRs, taken at its first call, instead of dumping them for
+ * every process: bracket a pass over many processes with them.
+ */
+void pi_rdma_snapshot_begin(void);
+void pi_rdma_snapshot_end(void);
 
 /* A run of pinned pages no other holder explains, page aligned [start, end). */
 struct pi_pin_run {

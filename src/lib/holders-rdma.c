@@ -457,46 +457,91 @@ static bool pid_is_ours(pid_t pid, pid_t who)
 	return pi_root_access(path) == 0;
 }
 
-int pi_rdma_mrs_read(pid_t pid, struct pi_rdma_mr_list *ret)
+/*
+ * The MRs of a pass over many processes (a report of several, --all, the
+ * reverse map, one watch rescan): one dump, filtered per process, instead
+ * of one per process, which on an RDMA host is processes x MRs.
+ */
+static struct {
+	unsigned int holds;
+	bool taken;
+	int err;
+	struct pi_rdma_mr_list all;
+} mr_snapshot;
+
+void pi_rdma_snapshot_begin(void)
 {
-	struct pi_rdma_mr_list all = { 0 }, l = { 0 };
+	mr_snapshot.holds++;
+}
+
+void pi_rdma_snapshot_end(void)
+{
+	if (!mr_snapshot.holds || --mr_snapshot.holds)
+		return;
+	pi_rdma_mr_list_free(&mr_snapshot.all);
+	mr_snapshot.taken = false;
+	mr_snapshot.err = 0;
+}
+
+/* all MRs of the system: 0, or -ENOENT when a --root tree has none */
+static int mrs_read_all(struct pi_rdma_mr_list *all)
+{
 	int r;
 
-	*ret = l;
 	if (pi_root_is_host()) {
-		r = pi_rdma_mrs_read_netlink(&all);
+		r = pi_rdma_mrs_read_netlink(all);
 	} else {
 		_cleanup_free_ char *buf = NULL;
 		size_t len;
 
 		r = pi_root_read_file(RDMA_MR_FILE, &buf, &len);
-		if (r == -ENOENT)
-			return 0;
 		if (r >= 0)
-			r = pi_rdma_mr_parse_text(buf, len, &all);
-		all.from_file = true;
+			r = pi_rdma_mr_parse_text(buf, len, all);
+		all->from_file = true;
 	}
-	if (r < 0) {
-		pi_rdma_mr_list_free(&all);
+	if (r < 0)
+		pi_rdma_mr_list_free(all);
+	return r < 0 ? r : 0;
+}
+
+int pi_rdma_mrs_read(pid_t pid, struct pi_rdma_mr_list *ret)
+{
+	struct pi_rdma_mr_list own = { 0 }, l = { 0 };
+	const struct pi_rdma_mr_list *all = &own;
+	int r;
+
+	*ret = l;
+	if (mr_snapshot.holds) {
+		if (!mr_snapshot.taken) {
+			mr_snapshot.err = mrs_read_all(&mr_snapshot.all);
+			mr_snapshot.taken = true;
+		}
+		r = mr_snapshot.err;
+		all = &mr_snapshot.all;
+	} else {
+		r = mrs_read_all(&own);
+	}
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
 		return r;
-	}
-	l.devices = all.devices;
-	l.from_file = all.from_file;
-	for (size_t i = 0; i < all.n; i++) {
+	l.devices = all->devices;
+	l.from_file = all->from_file;
+	for (size_t i = 0; i < all->n; i++) {
 		struct pi_rdma_mr *m;
 
-		if (!pid_is_ours(pid, all.m[i].pid))
+		if (!pid_is_ours(pid, all->m[i].pid))
 			continue;
 		m = mr_new(&l);
 		if (!m) {
-			pi_rdma_mr_list_free(&all);
+			pi_rdma_mr_list_free(&own);
 			pi_rdma_mr_list_free(&l);
 			return -ENOMEM;
 		}
-		*m = all.m[i];
+		*m = all->m[i];
 		m->place = PI_RDMA_UNPLACED;
 	}
-	pi_rdma_mr_list_free(&all);
+	pi_rdma_mr_list_free(&own);
 	*ret = l;
 	return 0;
 }

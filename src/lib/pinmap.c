@@ -1025,6 +1025,7 @@ int pi_rmap_build(const struct pi_pinned_set *set, const struct pi_pfn_ranges *s
 
 	if (!buf)
 		return -ENOMEM;
+	pi_rdma_snapshot_begin();
 	for (size_t i = 0; i < npids; i++) {
 		int k = rmap_proc(&r, set, scanned, pids[i], buf);
 
@@ -1035,6 +1036,7 @@ int pi_rmap_build(const struct pi_pinned_set *set, const struct pi_pfn_ranges *s
 		if (k < 0)
 			r.procs_gone++;
 	}
+	pi_rdma_snapshot_end();
 	free(buf);
 	if (err) {
 		pi_rmap_free(&r);

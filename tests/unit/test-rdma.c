@@ -2,10 +2,15 @@
 /* RDMA MR text parsing, placement by length, and the VFIO (VmLck) class. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <linux/netlink.h>
 #include <rdma/rdma_netlink.h>
 #include "tap.h"
 #include "pininspect/rdma.h"
+#include "pininspect/root.h"
 
 #define MB (1ULL << 20)
 
@@ -121,6 +126,60 @@ static void test_netlink(void)
 	pi_rdma_mr_list_free(&l);
 }
 
+static void write_mrs(const char *dir, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/rdma/resource-mr", dir);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* a pass over many processes reads the MRs once, not once per process */
+static void test_snapshot(void)
+{
+	char dir[] = "/tmp/pi-rdma-XXXXXX", path[256];
+	struct pi_rdma_mr_list l = { 0 };
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/rdma", dir);
+	mkdir(path, 0755);
+	write_mrs(dir, "dev rxe0 mrn 0 mrlen 4096 pid 300\ndev rxe0 mrn 1 mrlen 4096 pid 301\n");
+	pi_root_set(dir);
+	pi_rdma_snapshot_begin();
+	is_int(pi_rdma_mrs_read(300, &l), 0, "snapshot: pid 300 read");
+	is_int(l.n, 1, "pid 300: its one MR");
+	pi_rdma_mr_list_free(&l);
+	write_mrs(dir, "dev rxe0 mrn 0 mrlen 4096 pid 300\ndev rxe0 mrn 2 mrlen 4096 pid 301\n"
+		       "dev rxe0 mrn 3 mrlen 4096 pid 301\n");
+	pi_rdma_snapshot_begin();	/* nested: the outer one still holds */
+	is_int(pi_rdma_mrs_read(301, &l), 0, "snapshot: pid 301 read");
+	ok(l.n == 1 && l.m[0].mrn == 1, "pid 301: the MR of the dump taken first (%zu)", l.n);
+	pi_rdma_mr_list_free(&l);
+	pi_rdma_snapshot_end();
+	is_int(pi_rdma_mrs_read(301, &l), 0, "inner end: still the snapshot");
+	is_int(l.n, 1, "pid 301: one MR");
+	pi_rdma_mr_list_free(&l);
+	pi_rdma_snapshot_end();
+	is_int(pi_rdma_mrs_read(301, &l), 0, "after the pass: read again");
+	ok(l.n == 2 && l.m[0].mrn == 2 && l.m[1].mrn == 3, "pid 301: the two MRs there now (%zu)", l.n);
+	pi_rdma_mr_list_free(&l);
+	pi_rdma_snapshot_end();	/* unbalanced: ignored */
+	snprintf(path, sizeof(path), "%s/rdma/resource-mr", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/rdma", dir);
+	rmdir(path);
+	rmdir(dir);
+	pi_root_set("/");
+}
+
 int main(void)
 {
 	struct pi_rdma_mr_list l = { 0 };
@@ -223,5 +282,6 @@ int main(void)
 	st.has_vmlck = false;
 	is_int(pi_vfio_classify(&st, 0, 1024, 0, &vc), -ENODATA, "no VmLck: -ENODATA");
 	test_netlink();
+	test_snapshot();
 	return tap_done();
 }
