@@ -231,34 +231,33 @@ void pi_sources_names(const struct pi_sources *s, const char **names, size_t *n)
 		names[(*n)++] = "io_uring";
 }
 
-int pi_sources_open(const struct pi_cli *cli, struct pi_sources *s)
+/*
+ * The source to use, given the kpagepin source the probe opened (NULL when
+ * it failed with s->probe.kpagepin_err): taken into s->pinsrc when used.
+ */
+static int sources_pick(const struct pi_cli *cli, struct pi_sources *s, struct pi_pinsrc *kpagepin)
 {
-	struct pi_kpagepin_info info = { 0 };
+	const struct pi_kpagepin_info *info = &s->probe.kpagepin_info;
+	int kpp_err = s->probe.kpagepin_err;
 	char why[256] = "";
 	char kpp_why[128] = "";
 	int r;
 
-	memset(s, 0, sizeof(*s));
-	pi_probe_run(&s->probe);
-	s->pfn_visible = s->probe.pfn_visible;
-	if (s->pfn_visible && s->probe.kpageflags)
-		(void)pi_kpage_open("proc/kpageflags", &s->kpageflags);
-
 	if (cli->source_forced) {
 		s->source = cli->source;
 		if (cli->source == PI_SRC_KPAGEPIN) {
-			r = pi_pinsrc_kpagepin_open(&s->pinsrc, &info);
-			if (r == -EPROTO) {
+			if (kpp_err == -EPROTO) {
 				pi_warn("kpagepin: ABI %u, this pininspect understands ABI %d",
-					info.abi, KPAGEPIN_ABI_VERSION);
-				return r;
+					info->abi, KPAGEPIN_ABI_VERSION);
+				return kpp_err;
 			}
-			if (r < 0) {
-				pi_errno(r, "kpagepin: cannot open /sys/kernel/debug/%s "
+			if (kpp_err < 0) {
+				pi_errno(kpp_err, "kpagepin: cannot open /sys/kernel/debug/%s "
 					 "(load the module or boot the patched kernel; mount debugfs)",
 					 KPAGEPIN_DIR);
-				return r;
+				return kpp_err;
 			}
+			s->pinsrc = kpagepin;
 		} else if (cli->source == PI_SRC_BPF) {
 			r = pi_root_is_host() ? pi_pinsrc_bpf_open(&s->pinsrc, why, sizeof(why)) : -EOPNOTSUPP;
 			if (r < 0) {
@@ -281,13 +280,13 @@ int pi_sources_open(const struct pi_cli *cli, struct pi_sources *s)
 			 "(mapped-once instead of AnonExclusive)");
 		return 0;
 	}
-	r = pi_pinsrc_kpagepin_open(&s->pinsrc, &info);
-	if (r == 0) {
+	if (kpagepin) {
+		s->pinsrc = kpagepin;
 		s->source = PI_SRC_KPAGEPIN;
 		return 0;
 	}
-	if (r == -EPROTO)
-		snprintf(kpp_why, sizeof(kpp_why), "kpagepin ABI %u not understood", info.abi);
+	if (kpp_err == -EPROTO)
+		snprintf(kpp_why, sizeof(kpp_why), "kpagepin ABI %u not understood", info->abi);
 	else
 		snprintf(kpp_why, sizeof(kpp_why), "kpagepin %s",
 			 s->probe.debugfs ? "absent" : "absent (debugfs not mounted)");
@@ -304,6 +303,23 @@ int pi_sources_open(const struct pi_cli *cli, struct pi_sources *s)
 		 "no exact pin source (%s; bpf: %s): verdicts come from io_uring registered "
 		 "buffers only, other pages are unknown", kpp_why, *why ? why : "unavailable");
 	return 0;
+}
+
+int pi_sources_open(const struct pi_cli *cli, struct pi_sources *s)
+{
+	struct pi_pinsrc *kpagepin;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	/* the probe opens kpagepin: use that, not a second open */
+	pi_probe_run(&s->probe, &kpagepin);
+	s->pfn_visible = s->probe.pfn_visible;
+	if (s->pfn_visible && s->probe.kpageflags)
+		(void)pi_kpage_open("proc/kpageflags", &s->kpageflags);
+	r = sources_pick(cli, s, kpagepin);
+	if (kpagepin && s->pinsrc != kpagepin)
+		pi_pinsrc_close(kpagepin);
+	return r;
 }
 
 void pi_sources_close(struct pi_sources *s)
@@ -444,7 +460,7 @@ int main(int argc, char **argv)
 	if (cli.mode == PI_MODE_PROBE) {
 		struct pi_probe pr;
 
-		pi_probe_run(&pr);
+		pi_probe_run(&pr, NULL);
 		pi_probe_thorough(&pr);
 		return pi_probe_print(&pr, cli.json, stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;
 	}

@@ -28,7 +28,11 @@ struct pi_probe {
 	bool io_uring;			/* io_uring_disabled sysctl lets us use it */
 };
 
-int pi_probe_run(struct pi_probe *ret);
+/*
+ * keep_kpagepin (may be NULL): the kpagepin source the probe opened, kept
+ * open for the caller instead of opened a second time; NULL when it failed.
+ */
+int pi_probe_run(struct pi_probe *ret, struct pi_pinsrc **keep_kpagepin);
 /*
  * What only --probe needs, after pi_probe_run(): whether an absent kpagepin
  * is loadable or builtin (libkmod), and a trial load of the bpf source (~20 ms).

@@ -71,7 +71,7 @@ static int kpagepin_module_state(void)
 	return state;
 }
 
-int pi_probe_run(struct pi_probe *pr)
+int pi_probe_run(struct pi_probe *pr, struct pi_pinsrc **keep_kpagepin)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct pi_pinsrc *src = NULL;
@@ -80,6 +80,8 @@ int pi_probe_run(struct pi_probe *pr)
 	int err;
 
 	memset(pr, 0, sizeof(*pr));
+	if (keep_kpagepin)
+		*keep_kpagepin = NULL;
 	if (pi_root_read_file("proc/sys/kernel/osrelease", &buf, &len) == 0) {
 		buf[strcspn(buf, "\n")] = '\0';
 		snprintf(pr->release, sizeof(pr->release), "%s", buf);
@@ -114,7 +116,10 @@ int pi_probe_run(struct pi_probe *pr)
 	pr->kpagepin_err = err;
 	if (err == 0) {
 		pr->kpagepin = PI_KPP_LOADED;
-		pi_pinsrc_close(src);
+		if (keep_kpagepin)
+			*keep_kpagepin = src;
+		else
+			pi_pinsrc_close(src);
 	} else if (err == -EPROTO) {
 		pr->kpagepin = PI_KPP_BAD_ABI;
 	}
