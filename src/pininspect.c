@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pininspect.h"
+#include "pininspect/module.h"
 #include "pininspect/root.h"
 #include "pininspect/util.h"
 
@@ -44,6 +45,7 @@ enum {
 	OPT_MEMORY_BLOCK,
 	OPT_CMA,
 	OPT_MEMLOCK_HEADROOM,
+	OPT_LOAD_MODULE,
 };
 
 static const struct argp_option options[] = {
@@ -92,6 +94,8 @@ static const struct argp_option options[] = {
 	{ "cma", OPT_CMA, NULL, 0, "only CMA areas (/sys/kernel/mm/cma)", 5 },
 	{ NULL, 0, NULL, 0, "Other:", 6 },
 	{ "probe", OPT_PROBE, NULL, 0, "report what this kernel offers and exit", 3 },
+	{ "load-module", OPT_LOAD_MODULE, "PATH", OPTION_ARG_OPTIONAL,
+	  "insert the kpagepin module (PATH, or the one installed for this kernel) first", 3 },
 	{ "no-pagemap-scan", OPT_NO_PAGEMAP_SCAN, NULL, 0,
 	  "read pagemap entry by entry even where PAGEMAP_SCAN exists", 3 },
 	{ 0 }
@@ -198,6 +202,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	}
 	case OPT_CMA: cli->cma = true; break;
+	case OPT_LOAD_MODULE: cli->load_module = true; cli->module_path = arg; break;
 	case OPT_SOURCE:
 		if (pi_source_from_name(arg, &cli->source) < 0)
 			argp_error(state, "unknown source '%s' (kpagepin, bpf, io_uring, none)", arg);
@@ -421,6 +426,47 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 	return rc;
 }
 
+/*
+ * --load-module: insert kpagepin, then check that its debugfs files are
+ * there with an ABI we read, so that what follows can use it.
+ */
+static int load_module(const struct pi_cli *cli, FILE *out)
+{
+	struct pi_kpagepin_info info = { 0 };
+	struct pi_pinsrc *src = NULL;
+	const char *state;
+	char why[512];
+	int r;
+
+	/* built in by the patch, or loaded before: nothing to insert */
+	r = pi_pinsrc_kpagepin_open(&src, &info);
+	if (r == 0 || r == -EPROTO) {
+		state = "already present";
+	} else {
+		r = pi_module_load(cli->module_path, why, sizeof(why));
+		if (r < 0) {
+			pi_warn("cannot load kpagepin: %s", why);
+			return r;
+		}
+		state = r == 0 ? "inserted" : "already loaded";
+		r = pi_pinsrc_kpagepin_open(&src, &info);
+	}
+	if (r == -EPROTO) {
+		pi_warn("kpagepin %s, but its ABI is %u: this pininspect understands ABI %d",
+			state, info.abi, KPAGEPIN_ABI_VERSION);
+		return r;
+	}
+	if (r < 0) {
+		pi_errno(r, "kpagepin %s, but /sys/kernel/debug/%s cannot be read%s", state,
+			 KPAGEPIN_DIR, pi_root_access("sys/kernel/debug/tracing") == 0 ? "" :
+			 " (mount debugfs: mount -t debugfs none /sys/kernel/debug)");
+		return r;
+	}
+	pi_pinsrc_close(src);
+	fprintf(out, "kpagepin: %s (provider %s, ABI %u)\n", state, info.provider, info.abi);
+	return 0;
+}
+
 /* every return of main() frees the argument arrays (leak-free under ASan) */
 static void cli_free(struct pi_cli *cli)
 {
@@ -452,6 +498,19 @@ int main(int argc, char **argv)
 			pi_errno(r, "--root %s", cli.root);
 			return PI_EXIT_TROUBLE;
 		}
+	}
+	if (cli.load_module) {
+		bool alone = cli.mode == PI_MODE_REPORT && !cli.npids && !cli.ncommands &&
+			     !cli.all && !cli.bad_pid_arg;
+
+		if (cli.root) {
+			pi_warn("--load-module inserts into the running kernel: not with --root");
+			return PI_EXIT_USAGE;
+		}
+		if (load_module(&cli, alone ? stdout : stderr) < 0)
+			return PI_EXIT_TROUBLE;
+		if (alone)
+			return PI_EXIT_OK;
 	}
 	if (cli.mode == PI_MODE_LIST_COLUMNS)
 		return pi_list_columns(stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;

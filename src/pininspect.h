@@ -67,6 +67,9 @@ struct pi_cli {
 	const char *zone;		/* --zone=NAME */
 	long memory_block;		/* --memory-block, -1 = all */
 	bool cma;			/* --cma */
+	/* kernel side */
+	bool load_module;		/* --load-module[=PATH] */
+	const char *module_path;	/* NULL: look kpagepin up by name */
 };
 
 /* Modes other than the one-shot report; each returns an exit status. */
