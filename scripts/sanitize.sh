@@ -121,7 +121,7 @@ if [ ${#tests[@]} -eq 0 ]; then
 		case "$f" in *.c|*.o|*.log|*.trs) continue ;; esac
 		[ -x "$f" ] && tests+=("tests/unit/${f##*/}")
 	done
-	tests+=(tests/fixtures.test)
+	tests+=(tests/fixtures.test tests/live/audit-fixtures.test)
 	if [ "${SANITIZE_LIVE:-0}" = 1 ]; then
 		for t in tests/live/report.test tests/live/unprivileged.test tests/live/hostile-names.test \
 			 tests/live/race-exit.test tests/live/race-remap.test tests/live/race-exec.test; do

@@ -36,6 +36,7 @@
 static unsigned int test_no;
 static int failed;
 
+static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
