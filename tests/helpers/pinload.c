@@ -96,6 +96,7 @@ enum action_type {
 	ACT_MREMAP,
 	ACT_FORK,
 	ACT_FORK_CLOSE,
+	ACT_HANDOFF,
 	ACT_MUNMAP,
 	ACT_PAGEOUT,
 	ACT_PAGEOUT_BUF,
@@ -115,6 +116,7 @@ static const struct action_info action_infos[] = {
 	{ "mremap",	true,	ACT_MREMAP },
 	{ "fork",	false,	ACT_FORK },
 	{ "fork-close",	false,	ACT_FORK_CLOSE },
+	{ "handoff",	false,	ACT_HANDOFF },
 	{ "munmap",	true,	ACT_MUNMAP },
 	{ "pageout",	false,	ACT_PAGEOUT },
 	{ "pageout",	true,	ACT_PAGEOUT_BUF },
@@ -158,6 +160,7 @@ struct pinload {
 	bool		registered;
 	pid_t		*children;
 	size_t		nchildren;
+	bool		handed_off;	/* "handoff" ran: exit after this SIGUSR1 */
 	int		sigfd;
 };
 
@@ -342,6 +345,10 @@ static void __attribute__((noreturn)) usage(void)
 "                                mremap:N    move buffer N to a new address\n"
 "                                fork        fork a child that lives until we exit\n"
 "                                fork-close  same, the child closes the ring\n"
+"                                handoff     fork a child that keeps the ring but\n"
+"                                            unmaps the area, then exit: the pins\n"
+"                                            outlive every mapping (the child\n"
+"                                            exits on SIGTERM, or after 300 s)\n"
 "                                munmap:N    unmap buffer N\n"
 "                                pageout     MADV_PAGEOUT of the unpinned part\n"
 "                                pageout:N   MADV_PAGEOUT of buffer N\n"
@@ -1023,6 +1030,41 @@ static int run_action(struct pinload *pl, const struct action *act,
 		return 0;
 	}
 
+	case ACT_HANDOFF:
+		/*
+		 * The ring outlives this process in a child that maps none of
+		 * the area: once we exit, the registered pages are pinned and
+		 * mapped by nobody, the child's ring the only holder.
+		 */
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			return -errno;
+		if (pid == 0) {
+			int fd = open("/dev/null", O_RDWR);
+			sigset_t none;
+
+			close(pl->sigfd);
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGALRM, SIG_DFL);
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			alarm(300);	/* never outlive a test that forgot us */
+			for (i = 0; i < pl->nranges; i++)
+				munmap((void *)pl->ranges[i].start,
+				       pl->ranges[i].end - pl->ranges[i].start);
+			if (fd >= 0) {
+				dup2(fd, STDIN_FILENO);
+				dup2(fd, STDOUT_FILENO);
+				dup2(fd, STDERR_FILENO);
+			}
+			for (;;)
+				pause();
+		}
+		pl->handed_off = true;
+		snprintf(extra, extrasz, ", \"child\": %d", (int)pid);
+		return 0;
+
 	case ACT_MUNMAP:
 		/* an orphaned pin: VmPin and the pins stay, the mapping goes */
 		if (munmap((void *)start, end - start))
@@ -1173,6 +1215,8 @@ static int main_loop(struct pinload *pl)
 			case SIGUSR1:
 				if (on_usr1(pl))
 					return EXIT_FAILURE;
+				if (pl->handed_off)
+					return EXIT_SUCCESS;
 				break;
 			case SIGCHLD:
 				reap_children(pl, false);
