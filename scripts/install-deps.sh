@@ -1,5 +1,9 @@
 #!/bin/sh
 # Install what pininspect needs to build and test on Debian 12 (as root).
+# prometheus: Debian ships promtool only in it (19 MB download, 96 MB
+# installed; it also installs the server, enabled by its postinst); the audit
+# tests validate the textfile output with `promtool check metrics` and skip
+# that when it is absent.
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
  libsmartcols-dev libkmod-dev libtracefs-dev libtraceevent-dev libproc2-dev
@@ -9,7 +13,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
  qemu-system-x86 busybox-static cpio xz-utils
  flex bison bc libelf-dev libssl-dev
  libibverbs-dev ibverbs-providers iproute2
- valgrind libclang-rt-14-dev"
+ valgrind libclang-rt-14-dev
+ prometheus"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" ||
