@@ -101,6 +101,68 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
+/*
+ * Options that mean something in some modes only. Given in another mode they
+ * would be ignored without a word, so they are a usage error there.
+ */
+#define MODE(m) (1u << (m))
+static const struct mode_opt {
+	int key;
+	const char *name;
+	unsigned int modes;
+	const char *needs;
+} mode_opts[] = {
+	{ OPT_ALL, "--all", MODE(PI_MODE_AUDIT), "--audit" },
+	{ OPT_CHECK, "--check", MODE(PI_MODE_AUDIT), "--audit" },
+	{ OPT_SKIP, "--skip", MODE(PI_MODE_AUDIT), "--audit" },
+	{ OPT_OUTPUT_FILE, "--output-file", MODE(PI_MODE_AUDIT), "--audit" },
+	{ OPT_MEMLOCK_HEADROOM, "--memlock-headroom", MODE(PI_MODE_AUDIT), "--audit" },
+	{ OPT_FORMAT, "--format", MODE(PI_MODE_AUDIT) | MODE(PI_MODE_MAP), "--audit or --map" },
+	{ OPT_FAIL_ON, "--fail-on", MODE(PI_MODE_AUDIT) | MODE(PI_MODE_WATCH) | MODE(PI_MODE_DIFF),
+	  "--audit, --watch or --diff" },
+	{ OPT_DURATION, "--duration", MODE(PI_MODE_WATCH), "--watch" },
+	{ OPT_PFN_RANGE, "--pfn-range", MODE(PI_MODE_MAP), "--map" },
+	{ OPT_NODE, "--node", MODE(PI_MODE_MAP), "--map" },
+	{ OPT_ZONE, "--zone", MODE(PI_MODE_MAP), "--map" },
+	{ OPT_MEMORY_BLOCK, "--memory-block", MODE(PI_MODE_MAP), "--map" },
+	{ OPT_CMA, "--cma", MODE(PI_MODE_MAP), "--map" },
+};
+static unsigned int mode_opt_seen[ARRAY_SIZE(mode_opts)];	/* order given, 0 = not */
+static unsigned int mode_opts_given;
+
+static const char *mode_desc(enum pi_mode mode)
+{
+	switch (mode) {
+	case PI_MODE_REPORT: return "the process report (no mode option)";
+	case PI_MODE_PROBE: return "--probe";
+	case PI_MODE_LIST_COLUMNS: return "--list-columns";
+	case PI_MODE_WATCH: return "--watch";
+	case PI_MODE_SAVE: return "--save";
+	case PI_MODE_DIFF: return "--diff";
+	case PI_MODE_AUDIT: return "--audit";
+	case PI_MODE_LIST_CHECKS: return "--list-checks";
+	case PI_MODE_MAP: return "--map";
+	}
+	return "this mode";
+}
+
+static void mode_opts_check(const struct pi_cli *cli, struct argp_state *state)
+{
+	const struct mode_opt *bad = NULL;
+	unsigned int first = 0;
+
+	/* name the first one given on the command line */
+	for (size_t i = 0; i < ARRAY_SIZE(mode_opts); i++)
+		if (mode_opt_seen[i] && !(mode_opts[i].modes & MODE(cli->mode)) &&
+		    (!bad || mode_opt_seen[i] < first)) {
+			bad = &mode_opts[i];
+			first = mode_opt_seen[i];
+		}
+	if (bad)
+		argp_error(state, "%s works only with %s, not with %s", bad->name, bad->needs,
+			   mode_desc(cli->mode));
+}
+
 static int add_pid_arg(struct pi_cli *cli, const char *arg, struct argp_state *state)
 {
 	int pid, r = pi_parse_pid(arg, &pid);
@@ -123,6 +185,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct pi_cli *cli = state->input;
 
+	for (size_t i = 0; i < ARRAY_SIZE(mode_opts); i++)
+		if (mode_opts[i].key == key && !mode_opt_seen[i])
+			mode_opt_seen[i] = ++mode_opts_given;
 	switch (key) {
 	case 'C': {
 		const char **n = realloc(cli->commands, (cli->ncommands + 1) * sizeof(*n));
@@ -210,6 +275,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_ARG:
 		return add_pid_arg(cli, arg, state);
+	case ARGP_KEY_END:
+		mode_opts_check(cli, state);
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
