@@ -92,18 +92,57 @@ static double elapsed(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-int pi_audit_list_checks(FILE *out)
+/* --list-checks -J: {"schema": 1, "checks": [{"id", "severity", "needs": [...], ...}]} */
+static int list_checks_json(FILE *out)
 {
-	struct libscols_table *tb = scols_new_table();
+	struct jsonwrt w;
+
+	jw_init(&w, out, true);
+	jw_object_open(&w, NULL);
+	jw_u64(&w, "schema", 1);
+	jw_array_open(&w, "checks");
+	for (int i = 0; i < PI_CHK__MAX; i++) {
+		const struct pi_check_info *ci = pi_check_info(i);
+		char needs[64];
+
+		jw_object_open(&w, NULL);
+		jw_string(&w, "id", ci->id);
+		jw_string(&w, "severity", pi_severity_name(ci->severity));
+		pi_check_needs_string(ci->needs, needs, sizeof(needs));
+		jw_array_open(&w, "needs");
+		if (strcmp(needs, "-") != 0)
+			for (char *save = NULL, *t = strtok_r(needs, ",", &save); t;
+			     t = strtok_r(NULL, ",", &save))
+				jw_string(&w, NULL, t);
+		jw_array_close(&w);
+		jw_string(&w, "description", ci->description);
+		jw_string_or_null(&w, "hint", ci->hint);
+		jw_object_close(&w);
+	}
+	jw_array_close(&w);
+	jw_object_close(&w);
+	jw_end(&w);
+	return ferror(out) ? -EIO : 0;
+}
+
+int pi_audit_list_checks(const struct pi_cli *cli, FILE *out)
+{
+	struct libscols_table *tb;
 	int r = -ENOMEM;
 
+	if (cli->json)
+		return list_checks_json(out);
+	tb = scols_new_table();
 	if (!tb)
 		return -ENOMEM;
 	scols_table_set_stream(tb, out);
+	scols_table_enable_raw(tb, cli->raw);
+	scols_table_enable_noheadings(tb, cli->noheadings);
 	if (!scols_table_new_column(tb, "ID", 20, 0) ||
 	    !scols_table_new_column(tb, "SEVERITY", 8, 0) ||
 	    !scols_table_new_column(tb, "NEEDS", 10, 0) ||
-	    !scols_table_new_column(tb, "DESCRIPTION", 40, 0))
+	    !scols_table_new_column(tb, "DESCRIPTION", 40, 0) ||
+	    !scols_table_new_column(tb, "HINT", 40, 0))
 		goto out;
 	for (int i = 0; i < PI_CHK__MAX; i++) {
 		const struct pi_check_info *ci = pi_check_info(i);
@@ -115,7 +154,8 @@ int pi_audit_list_checks(FILE *out)
 		pi_check_needs_string(ci->needs, needs, sizeof(needs));
 		if (scols_line_set_data(ln, 0, ci->id) || scols_line_set_data(ln, 1,
 		    pi_severity_name(ci->severity)) || scols_line_set_data(ln, 2, needs) ||
-		    scols_line_set_data(ln, 3, ci->description))
+		    scols_line_set_data(ln, 3, ci->description) ||
+		    scols_line_set_data(ln, 4, ci->hint ? ci->hint : "-"))
 			goto out;
 	}
 	r = scols_print_table(tb) ? -EIO : 0;

@@ -78,7 +78,7 @@ static const struct argp_option options[] = {
 	{ "all", OPT_ALL, NULL, 0, "every process that can hold pins", 4 },
 	{ "check", OPT_CHECK, "IDS", 0, "only these checks", 4 },
 	{ "skip", OPT_SKIP, "IDS", 0, "not these checks", 4 },
-	{ "list-checks", OPT_LIST_CHECKS, NULL, 0, "list the audit checks and exit", 4 },
+	{ "list-checks", OPT_LIST_CHECKS, NULL, 0, "list the audit checks with a remediation hint and exit (-J: JSON)", 4 },
 	{ "format", OPT_FORMAT, "FMT", 0, "audit output: table, json or prometheus", 4 },
 	{ "output-file", OPT_OUTPUT_FILE, "FILE", 0,
 	  "write the audit to FILE atomically (temp file + rename)", 4 },
@@ -583,7 +583,7 @@ int main(int argc, char **argv)
 	if (cli.mode == PI_MODE_LIST_COLUMNS)
 		return pi_list_columns(stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;
 	if (cli.mode == PI_MODE_LIST_CHECKS)
-		return pi_audit_list_checks(stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;
+		return pi_audit_list_checks(&cli, stdout) < 0 ? PI_EXIT_TROUBLE : PI_EXIT_OK;
 	if (cli.mode == PI_MODE_PROBE) {
 		struct pi_probe pr;
 

@@ -77,7 +77,7 @@ int pi_watch_run(const struct pi_cli *cli, struct pi_sources *src);
 int pi_save_run(const struct pi_cli *cli, struct pi_sources *src);
 int pi_diff_run(const struct pi_cli *cli, struct pi_sources *src);
 int pi_audit_run(const struct pi_cli *cli, struct pi_sources *src);
-int pi_audit_list_checks(FILE *out);
+int pi_audit_list_checks(const struct pi_cli *cli, FILE *out);
 int pi_map_run(const struct pi_cli *cli, struct pi_sources *src);
 /* pids of every process, for --all (libproc2 on the host, a walk under --root) */
 int pi_procsel_all(pid_t **pids, size_t *n, size_t *cap);
