@@ -79,7 +79,7 @@ static const struct argp_option options[] = {
 	{ "check", OPT_CHECK, "IDS", 0, "only these checks", 4 },
 	{ "skip", OPT_SKIP, "IDS", 0, "not these checks", 4 },
 	{ "list-checks", OPT_LIST_CHECKS, NULL, 0, "list the audit checks with a remediation hint and exit (-J: JSON)", 4 },
-	{ "format", OPT_FORMAT, "FMT", 0, "audit output: table, json or prometheus", 4 },
+	{ "format", OPT_FORMAT, "FMT", 0, "audit and map output: table, json or prometheus", 4 },
 	{ "output-file", OPT_OUTPUT_FILE, "FILE", 0,
 	  "write the audit to FILE atomically (temp file + rename)", 4 },
 	{ "memlock-headroom", OPT_MEMLOCK_HEADROOM, "KIB", 0,
@@ -89,7 +89,7 @@ static const struct argp_option options[] = {
 	{ "map", OPT_MAP, NULL, 0, "map pinned pages by PFN to their owners (needs an exact source)", 5 },
 	{ "pfn-range", OPT_PFN_RANGE, "START-END", 0, "only PFNs in [START, END)", 5 },
 	{ "node", OPT_NODE, "N", 0, "only NUMA node N", 5 },
-	{ "zone", OPT_ZONE, "NAME", 0, "only zone NAME (dma, dma32, normal, movable)", 5 },
+	{ "zone", OPT_ZONE, "NAME", 0, "only zone NAME (dma, dma32, normal, highmem, movable, device)", 5 },
 	{ "memory-block", OPT_MEMORY_BLOCK, "N", 0, "only memory block N (/sys/devices/system/memory)", 5 },
 	{ "cma", OPT_CMA, NULL, 0, "only CMA areas (/sys/kernel/mm/cma)", 5 },
 	{ NULL, 0, NULL, 0, "Other:", 6 },
@@ -288,8 +288,10 @@ static const struct argp argp = {
 	.options = options,
 	.parser = parse_opt,
 	.args_doc = "[PID...]",
-	.doc = "Report which anonymous pages of processes are pinned (maybe for DMA) and "
-	"whether their mappings are intact.\vExit status: 0 ok, 1 findings, 2 trouble, 64 usage."
+	.doc = "Report which pages of processes are pinned (maybe for DMA) and whether their "
+	"mappings are intact: anonymous, shmem, hugetlb and private file pages "
+	"(--anon-only: anonymous only).\vExit status: 0 ok, 1 findings, 2 trouble (also: "
+	"a PID or -C NAME that matches no process), 64 usage."
 };
 
 void pi_sources_names(const struct pi_sources *s, const char **names, size_t *n)
