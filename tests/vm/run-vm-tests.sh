@@ -220,6 +220,8 @@ cp "$gp" "$root/bin/"
 for s in "$here"/guest-*.sh; do
 	[ -f "$s" ] && cp "$s" "$root/tests/"
 done
+# the guest scripts' JSON reader (busybox has no jq)
+cp "$here/guest-json.awk" "$root/tests/"
 
 # Copy a file to the same path in the guest.
 cp_same() {
