@@ -19,7 +19,7 @@ case $bl in
 esac
 
 pinload --no-stdin --size=1M --buffer=0:64K --buffer=512K:16K --thp-buffer=2M \
-	--memfd-buffer=64K >/tmp/bpl.json 2>/tmp/bpl.err &
+	--memfd-buffer=64K --on-usr1=unregister >/tmp/bpl.json 2>/tmp/bpl.err &
 plpid=$!
 i=0
 while [ $i -lt 100 ] && ! grep -q '"pid"' /tmp/bpl.json && kill -0 $plpid 2>/dev/null; do
@@ -66,6 +66,22 @@ head -n 20 /tmp/bdiff | sed 's/^/# diff bpf kpagepin: /'
 awk '{ k = $3 " " $4 " " $5 " " $6 " " $7; if (!(k in n)) o[++m] = k; n[k]++ }
 	END { for (i = 1; i <= m; i++) print n[o[i]], o[i] }' /tmp/kpp.pages |
 	sed 's/^/# kpagepin pages (count verdict pins exact excl kind): /'
+
+# after IORING_UNREGISTER_BUFFERS: the counts are back to 0, the same for both
+kill -USR1 "$plpid"
+i=0
+while [ $i -lt 100 ] && ! grep -q '"event": "usr1"' /tmp/bpl.json; do sleep 0.1; i=$((i + 1)); done
+T="pinload unregistered its buffers"; ok grep -q '"event": "usr1", "action": "unregister", "ok": true' /tmp/bpl.json
+pininspect --source=bpf --pages -J "$pid" 2>/dev/null | awk -f /tests/guest-json.awk |
+	awk '{ print $1, $3, $5, $7, $8, $9, $10, $11 }' >/tmp/bpf.after
+pininspect --source=kpagepin --pages -J "$pid" 2>/dev/null | awk -f /tests/guest-json.awk |
+	awk '{ print $1, $3, $5, $7, $8, $9, $10, $11 }' >/tmp/kpp.after
+T="after unregister: kpagepin sees no pinned or maybe-pinned page"
+ok [ -s /tmp/kpp.after -a -z "$(awk '$3 != "not-pinned" || $4 != 0' /tmp/kpp.after)" ]
+nd=$(diff /tmp/bpf.after /tmp/kpp.after 2>&1 | grep -c '^[-+][^-+]')
+T="after unregister: bpf and kpagepin agree on every page: $nd lines differ"
+ok [ "$nd" = 0 -a -s /tmp/bpf.after ]
+diff /tmp/bpf.after /tmp/kpp.after 2>&1 | head -n 10 | sed 's/^/# diff after: /'
 kill "$plpid"
 wait "$plpid" 2>/dev/null
 exit 0
