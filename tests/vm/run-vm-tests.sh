@@ -122,7 +122,8 @@ fi
 # 2. The module, built from a copy (the source tree stays clean).
 mb=$work/kpagepin-$kver
 mkdir -p "$mb"
-cp -p "$top"/kernel/kpagepin/Kbuild "$top"/kernel/kpagepin/Makefile \
+# Kbuild is enough for M= builds; kernel/kpagepin/Makefile is not tracked
+cp -p "$top"/kernel/kpagepin/Kbuild \
 	"$top"/kernel/kpagepin/*.c "$top"/kernel/kpagepin/*.h "$mb"/
 # under make check the parent jobserver is not ours: build standalone
 if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$kdir" M="$mb" modules >"$work/module-build.log" 2>&1; then
