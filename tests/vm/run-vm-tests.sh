@@ -122,7 +122,7 @@ fi
 # 2. The module, built from a copy (the source tree stays clean).
 mb=$work/kpagepin-$kver
 mkdir -p "$mb"
-# Kbuild is enough for M= builds; kernel/kpagepin/Makefile is not tracked
+# Kbuild is all an M= build needs (the Makefile is for building by hand)
 cp -p "$top"/kernel/kpagepin/Kbuild \
 	"$top"/kernel/kpagepin/*.c "$top"/kernel/kpagepin/*.h "$mb"/
 # under make check the parent jobserver is not ours: build standalone
