@@ -98,7 +98,7 @@ for cand in $(cat /tmp/cands); do
 	secs=$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")
 	echo "# offline of block $cand while pinned: status $rc after $secs s: $(cat /tmp/off1.err)"
 	T="real offline of block $cand fails while the pin is held (state $(cat $st))"
-	ok [ $rc != 0 ] && [ "$(cat $st)" = online ]
+	ok [ $rc != 0 -a "$(cat $st)" = online ]
 	[ "$(cat $st)" = online ] || echo online >$st
 	if [ $rc = 124 ] || [ $rc = 143 ]; then
 		blk=$cand	# kept retrying: the pins were what blocked it

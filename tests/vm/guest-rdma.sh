@@ -65,7 +65,7 @@ registered*) echo "ok - $T: registered ($odp): must not pin" ;;
 *) echo "not ok - $T: $odp" ;;
 esac
 T="VmPin counts both MRs ($(( (l4 + lth) / 1024 )) kB), VmLck unchanged (0)"
-ok [ "$vmpin" = $(( (l4 + lth) / 1024 )) ] && [ "$vmlck" = 0 ]
+ok [ "$vmpin" = $(( (l4 + lth) / 1024 )) -a "$vmlck" = 0 ]
 
 # Holder ranges only: the kernel gives no MR address, nothing to place on.
 pininspect --source=io_uring --json "$pid" >/tmp/json 2>/tmp/err
@@ -105,8 +105,8 @@ ok [ "$(awk -v k="(lkey $(printf 0x%x "$kth"))" -v src=$src '
 		if (!n) s = $1; e = $2; n += $3 }
 	END { print s, e, n }' /tmp/out)" = "$ath $eth 512" ]
 T="pinned pages = VmPin ($vmpin kB), all attributed to an rdma mr"
-ok [ "$(awk '$4 == "pinned" && $7 == "rdma" { n += $3 } END { print n * 4 }' /tmp/out)" = "$vmpin" ] &&
-	[ -z "$(awk '$4 == "pinned" && $7 != "rdma"' /tmp/out)" ]
+ok [ "$(awk '$4 == "pinned" && $7 == "rdma" { n += $3 } END { print n * 4 }' /tmp/out)" = "$vmpin" -a \
+	-z "$(awk '$4 == "pinned" && $7 != "rdma"' /tmp/out)" ]
 pininspect --source=$src --json "$pid" >/tmp/json 2>&1
 T="JSON: vmpin_accounted true"; ok grep -q '"vmpin_accounted": true' /tmp/json
 T="JSON: holder names the MR"; ok grep -q '"holder": "rdma mr [0-9]* (lkey ' /tmp/json

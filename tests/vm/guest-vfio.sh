@@ -56,7 +56,7 @@ len=$(sed -n 's/.*"len": \([0-9]*\).*/\1/p' /tmp/vc.json)
 vmpin=$(sed -n 's/^VmPin:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$pid/status)
 vmlck=$(sed -n 's/^VmLck:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$pid/status)
 T="type1 charges VmLck ($vmlck kB = $((len / 1024)) kB), not VmPin ($vmpin kB)"
-ok [ "$vmlck" = $((len / 1024)) ] && [ "$vmpin" = 0 ]
+ok [ "$vmlck" = $((len / 1024)) -a "$vmpin" = 0 ]
 
 if [ "${KPP_LOADED:-0}" != 1 ]; then
 	echo "ok - vfio holder class # SKIP kpagepin not loaded"
