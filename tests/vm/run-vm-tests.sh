@@ -32,7 +32,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 work=${KPP_VM_WORK:-$here/work}
 qemu=${QEMU:-qemu-system-x86_64}
-tmo=${KPP_VM_TIMEOUT:-120}
+# a hang guard, not a speed limit: the default boot runs ~40 s of scenarios
+# under TCG and takes several times that on a loaded two-CPU host
+tmo=${KPP_VM_TIMEOUT:-420}
 
 skip() {
 	echo "1..0 # SKIP $*"
