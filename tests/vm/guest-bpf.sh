@@ -3,7 +3,7 @@
 # kpagepin on every page of a pinload (issue 6, item 4): same verdict, pin
 # count, exactness and AnonExclusive, page by page. 4k, THP and memfd
 # buffers and the unregistered pages around them. TAP lines without numbers.
-ok() { if "$@" >/dev/null 2>&1; then echo "ok - $T"; else echo "not ok - $T"; fi; }
+. /tests/lib-guest.sh
 skip() { echo "ok - bpf source agrees with kpagepin on every page # SKIP $*"; exit 0; }
 command -v pininspect >/dev/null && command -v pinload >/dev/null ||
 	skip "pininspect/pinload not in the initramfs"
@@ -18,14 +18,8 @@ case $bl in
 *) skip "bpf source unusable here: ${bl:-no bpf line in --probe}" ;;
 esac
 
-pinload --no-stdin --size=1M --buffer=0:64K --buffer=512K:16K --thp-buffer=2M \
-	--memfd-buffer=64K --on-usr1=unregister >/tmp/bpl.json 2>/tmp/bpl.err &
-plpid=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q '"pid"' /tmp/bpl.json && kill -0 $plpid 2>/dev/null; do
-	sleep 0.1
-	i=$((i + 1))
-done
+start_pinload /tmp/bpl.json /tmp/bpl.err --size=1M --buffer=0:64K --buffer=512K:16K --thp-buffer=2M \
+	--memfd-buffer=64K --on-usr1=unregister
 T="pinload started for the bpf comparison"; ok grep -q '"pid"' /tmp/bpl.json
 grep -q '"pid"' /tmp/bpl.json || { sed 's/^/# /' /tmp/bpl.err; exit 1; }
 sed 's/^/# pinload: /' /tmp/bpl.json

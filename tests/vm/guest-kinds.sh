@@ -3,7 +3,7 @@
 # an MFD_HUGETLB memfd (2 MiB huge pages reserved here), read with kpagepin
 # (issue 11): kind, holder, verdict, exact count for the hugetlb folio and
 # VmPin accounting. TAP lines without numbers.
-ok() { if "$@" >/dev/null 2>&1; then echo "ok - $T"; else echo "not ok - $T"; fi; }
+. /tests/lib-guest.sh
 skip() { echo "ok - $1 # SKIP $2"; }
 command -v pininspect >/dev/null && command -v pinload >/dev/null || {
 	skip "shmem and hugetlb pins" "pininspect/pinload not in the initramfs"; exit 0; }
@@ -27,29 +27,16 @@ case $(uname -r) in
 [2-5].* | 6.[012].*) hpins=512 ;;
 *) hpins=1 ;;
 esac
-args="--no-stdin --size=64K --memfd-buffer=256K"
+args="--size=64K --memfd-buffer=256K"
 [ -z "$huge_why" ] && args="$args --hugetlb-buffer=2M"
 # shellcheck disable=SC2086
-pinload $args >/tmp/kpl.json 2>/tmp/kpl.err &
-plpid=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q '"pid"' /tmp/kpl.json && kill -0 $plpid 2>/dev/null; do
-	sleep 0.1
-	i=$((i + 1))
-done
-if ! grep -q '"pid"' /tmp/kpl.json; then
+if ! start_pinload /tmp/kpl.json /tmp/kpl.err $args; then
 	wait $plpid
 	rc=$?
 	if [ $rc = 77 ] && [ -z "$huge_why" ]; then
 		# hugetlb mmap refused (ENOMEM): run without it
 		huge_why="pinload: $(cat /tmp/kpl.err)"
-		pinload --no-stdin --size=64K --memfd-buffer=256K >/tmp/kpl.json 2>/tmp/kpl.err &
-		plpid=$!
-		i=0
-		while [ $i -lt 100 ] && ! grep -q '"pid"' /tmp/kpl.json && kill -0 $plpid 2>/dev/null; do
-			sleep 0.1
-			i=$((i + 1))
-		done
+		start_pinload /tmp/kpl.json /tmp/kpl.err --size=64K --memfd-buffer=256K
 	fi
 fi
 T="pinload with memfd and hugetlb buffers started"

@@ -10,7 +10,7 @@
 # one is tried). After unregister that block is not blocked by pins, and
 # the real offline confirms it (or other unmovable pages block it: said).
 # TAP lines without numbers.
-ok() { if "$@" >/dev/null 2>&1; then echo "ok - $T"; else echo "not ok - $T"; fi; }
+. /tests/lib-guest.sh
 command -v pininspect >/dev/null && command -v pinload >/dev/null || {
 	echo "ok - pininspect --map in the guest # SKIP pininspect/pinload not in the initramfs"; exit 0; }
 if [ "${KPP_LOADED:-0}" != 1 ]; then

@@ -1,17 +1,14 @@
 #!/bin/sh
 # Runs in the 6.1 guest (see vm-init): pininspect with the kpagepin source
 # against pinload's io_uring buffers. TAP lines without numbers.
-ok() { if "$@" >/dev/null 2>&1; then echo "ok - $T"; else echo "not ok - $T"; fi; }
+. /tests/lib-guest.sh
 command -v pininspect >/dev/null && command -v pinload >/dev/null || {
 	echo "ok - pininspect in the guest # SKIP pininspect/pinload not in the initramfs"; exit 0; }
 if [ "${KPP_LOADED:-0}" != 1 ]; then
 	echo "ok - pininspect with kpagepin # SKIP kpagepin not loaded (lockdown=${KPP_LOCKDOWN:-?})"
 	exit 0
 fi
-pinload --no-stdin --size=8M --buffer=0:256K --buffer=4M:64K >/tmp/pl.json 2>/tmp/pl.err &
-plpid=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q '"pid"' /tmp/pl.json; do sleep 0.1; i=$((i + 1)); done
+start_pinload /tmp/pl.json /tmp/pl.err --size=8M --buffer=0:256K --buffer=4M:64K
 pid=$(sed -n 's/^{"pid": \([0-9]*\).*/\1/p' /tmp/pl.json)
 b0=$(sed -n 's/.*"buffers": \[{"addr": "\(0x[0-9a-f]*\)".*/\1/p' /tmp/pl.json)
 T="pinload started in the guest"; ok [ -n "$pid" ]
@@ -54,13 +51,8 @@ else
 	grep -q '\[never\]' $thp && { echo madvise >$thp || thp_why="THP is [never] and cannot be set to madvise"; }
 fi
 if [ -z "$thp_why" ]; then
-	pinload --no-stdin --size=64K --thp-buffer=2M >/tmp/plt.json 2>/tmp/plt.err &
-	tpid=$!
-	i=0
-	while [ $i -lt 100 ] && ! grep -q '"pid"' /tmp/plt.json && kill -0 $tpid 2>/dev/null; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	start_pinload /tmp/plt.json /tmp/plt.err --size=64K --thp-buffer=2M
+	tpid=$plpid
 	T="THP pinload started"; ok grep -q '"pid"' /tmp/plt.json
 	grep -q '"pid"' /tmp/plt.json || { sed 's/^/# /' /tmp/plt.err; exit 1; }
 	sed 's/^/# pinload: /' /tmp/plt.json

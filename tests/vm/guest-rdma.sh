@@ -6,7 +6,7 @@
 # TAP lines without numbers.
 up() { cut -d' ' -f1 /proc/uptime; }
 t0=$(up)
-ok() { if "$@" >/dev/null 2>&1; then echo "ok - $T"; else echo "not ok - $T"; fi; }
+. /tests/lib-guest.sh
 skip() { echo "ok - rdma holders # SKIP $*"; exit 0; }
 [ -f /etc/kpp-rdma ] && skip "$(cat /etc/kpp-rdma)"
 command -v rdma-client >/dev/null || skip "rdma-client not in the initramfs"

@@ -7,7 +7,7 @@
 # TAP lines without numbers.
 up() { cut -d' ' -f1 /proc/uptime; }
 t0=$(up)
-ok() { if "$@" >/dev/null 2>&1; then echo "ok - $T"; else echo "not ok - $T"; fi; }
+. /tests/lib-guest.sh
 skip() { echo "ok - vfio holder class # SKIP $*"; exit 0; }
 [ -f /etc/kpp-vfio-modules ] || skip "no VFIO modules in the initramfs"
 command -v vfio-client >/dev/null || skip "vfio-client not in the initramfs"

@@ -7,7 +7,7 @@
 # events it saw. TAP lines without numbers; no jq here: the NDJSON is
 # compact, sed reads it.
 T=""
-ok() { if "$@" >/dev/null 2>&1; then echo "ok - $T"; else echo "not ok - $T"; fi; }
+. /tests/lib-guest.sh
 skip() { echo "ok - pininspect --watch with move_pages # SKIP $*"; exit 0; }
 command -v pininspect >/dev/null && command -v pinload >/dev/null ||
 	skip "pininspect/pinload not in the initramfs"
@@ -22,10 +22,7 @@ command -v pininspect >/dev/null && command -v pinload >/dev/null ||
 # 1 MiB area, the first 256K (64 pages) registered; move all 256 pages.
 np=256
 npinned=64
-pinload --no-stdin --size=1M --buffer=0:256K >/tmp/wpl.json 2>/tmp/wpl.err &
-plpid=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q '"pid"' /tmp/wpl.json; do sleep 0.1; i=$((i + 1)); done
+start_pinload /tmp/wpl.json /tmp/wpl.err --size=1M --buffer=0:256K
 pid=$(sed -n 's/^{"pid": \([0-9]*\).*/\1/p' /tmp/wpl.json)
 b0=$(sed -n 's/.*"buffers": \[{"addr": "\(0x[0-9a-f]*\)".*/\1/p' /tmp/wpl.json)
 T="watch: pinload started"; ok test -n "$pid" -a -n "$b0"

@@ -224,7 +224,7 @@ for s in "$here"/guest-*.sh; do
 	[ -f "$s" ] && cp "$s" "$root/tests/"
 done
 # the guest scripts' JSON reader (busybox has no jq)
-cp "$here/guest-json.awk" "$root/tests/"
+cp "$here/guest-json.awk" "$here/lib-guest.sh" "$root/tests/"
 
 # Copy a file to the same path in the guest.
 cp_same() {
