@@ -142,7 +142,8 @@ static void scan_ctx_init(const struct watch *w, struct pi_scan_ctx *ctx)
 	 * An exact source knows AnonExclusive per page; kpageflags would only
 	 * add its ~190 ns per page to every rescan.
 	 */
-	ctx->kpageflags = w->src->pinsrc ? NULL : w->src->kpageflags;
+	ctx->kpageflags = w->src->kpageflags;
+	ctx->kpageflags_shmem_only = w->src->pinsrc != NULL;
 	ctx->anon_only = w->cli->anon_only;
 	ctx->use_pagemap_scan = !w->cli->no_pagemap_scan;
 }
@@ -360,6 +361,10 @@ static void emit_run(struct watch *w, const struct target *t, const struct pi_tr
 		jw_hex(j, "end", run->end);
 		jw_u64(j, "pages", run->pages);
 		jw_string(j, "transition", pi_transition_name(run->t));
+		if (run->kind == PI_SP_KIND_UNKNOWN)
+			jw_null(j, "kind");
+		else
+			jw_string(j, "kind", pi_kind_name((enum pi_kind)run->kind));
 		if (run->old_pfn_known)
 			jw_u64(j, "old_pfn", run->old_pfn);
 		else
@@ -388,9 +393,11 @@ static void emit_run(struct watch *w, const struct target *t, const struct pi_tr
 		char hm[16];
 
 		time_human(hm, sizeof(hm));
-		fprintf(f, "%s pid %d 0x%" PRIx64 "-0x%" PRIx64 " %" PRIu64 " page%s %s ", hm,
-			(int)t->pid, run->start, run->end, run->pages, run->pages == 1 ? "" : "s",
-			pi_transition_name(run->t));
+		fprintf(f, "%s pid %d 0x%" PRIx64 "-0x%" PRIx64 " %" PRIu64 "%s%s page%s %s ", hm,
+			(int)t->pid, run->start, run->end, run->pages,
+			run->kind == PI_SP_KIND_UNKNOWN ? "" : " ",
+			run->kind == PI_SP_KIND_UNKNOWN ? "" : pi_kind_name((enum pi_kind)run->kind),
+			run->pages == 1 ? "" : "s", pi_transition_name(run->t));
 		print_pfn(f, run->old_pfn_known, run->old_pfn);
 		fputs("\u2192", f);
 		print_pfn(f, run->new_pfn_known, run->new_pfn);
@@ -919,6 +926,10 @@ static void save_page(struct jsonwrt *j, const struct pi_snap_page *sp)
 		jw_null(j, "pfn");
 	jw_string(j, "verdict", pi_verdict_name((enum pi_verdict)sp->verdict));
 	jw_string(j, "source", pi_source_name((enum pi_source)sp->source));
+	if (sp->kind == PI_SP_KIND_UNKNOWN)
+		jw_null(j, "kind");
+	else
+		jw_string(j, "kind", pi_kind_name((enum pi_kind)sp->kind));
 	if (sp->pins < 0)
 		jw_null(j, "pins");
 	else
@@ -1344,6 +1355,19 @@ static int page_member(struct jp *j, const char *key, void *ud)
 			}
 		return jp_fail(j, "unknown verdict");
 	}
+	if (!strcmp(key, "kind")) {
+		char name[24];
+		enum pi_kind k;
+
+		if (jp_literal(j, "null"))
+			return 0;
+		if (jp_string(j, name, sizeof(name)) < 0)
+			return -EINVAL;
+		if (pi_kind_from_name(name, &k) < 0)
+			return jp_fail(j, "unknown kind");
+		sp->kind = (uint8_t)k;
+		return 0;
+	}
 	if (!strcmp(key, "exclusive")) {
 		int t;
 
@@ -1362,7 +1386,8 @@ static int page_member(struct jp *j, const char *key, void *ud)
 static int page_elem(struct jp *j, void *ud)
 {
 	struct pi_snapshot *s = ud;
-	struct page_seen ps = { .sp = { .pins = -1, .exclusive = -1 } };
+	/* files written before kinds were recorded have none: unknown */
+	struct page_seen ps = { .sp = { .pins = -1, .exclusive = -1, .kind = PI_SP_KIND_UNKNOWN } };
 
 	if (jp_object(j, page_member, &ps) < 0)
 		return -EINVAL;

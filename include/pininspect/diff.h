@@ -37,6 +37,8 @@ int pi_transition_parse_list(const char *list, unsigned int *ret_mask,
 #define PI_SP_OLDPFN_CHECKED	0x40	/* the previous PFN's pin was read from an exact source */
 #define PI_SP_OLDPFN_PINNED	0x80	/* ... and it is still pinned */
 
+#define PI_SP_KIND_UNKNOWN	0xff
+
 /* One page of a snapshot: 40 bytes, so a pinned GiB costs 10 MiB. */
 struct pi_snap_page {
 	uint64_t addr;
@@ -47,6 +49,7 @@ struct pi_snap_page {
 	uint8_t source;		/* enum pi_source */
 	int8_t exclusive;	/* 1, 0, -1 unknown */
 	uint8_t flags;		/* PI_SP_* */
+	uint8_t kind;		/* enum pi_kind of the VMA; PI_SP_KIND_UNKNOWN (older save files) */
 	/*
 	 * A record carried over in a passing state (migrating, swapped)
 	 * remembers what was reported so it is reported once (PI_T_PRESERVED,
@@ -103,6 +106,8 @@ struct pi_trun {
 	uint64_t old_pfn, new_pfn;	/* of the first page */
 	bool old_pfn_known, new_pfn_known;
 	int8_t old_pfn_pinned;		/* first page's old PFN still pinned: 1, 0, -1 not read */
+	uint8_t kind;			/* the old record's kind (the new one's when the old is
+					   unknown); PI_SP_KIND_UNKNOWN when neither is known */
 };
 
 struct pi_diff {

@@ -15,6 +15,8 @@ enum pi_kind {
 	PI_KIND_OTHER,		/* [vvar], [vdso], device mappings: never scanned */
 };
 const char *pi_kind_name(enum pi_kind k);
+/* "anon", "file", "shmem", "hugetlb", "other" -> kind: 0 or -EINVAL */
+int pi_kind_from_name(const char *name, enum pi_kind *ret);
 
 struct pi_vma {
 	uint64_t start, end;	/* [start, end) */

@@ -81,6 +81,13 @@ struct pi_scan_ctx {
 	enum pi_source source;		/* the source verdicts come from */
 	struct pi_pinsrc *pinsrc;	/* exact source (bpf, kpagepin) or NULL */
 	struct pi_kpage_file *kpageflags; /* NULL when unavailable */
+	/*
+	 * Read kpageflags only in shmem VMAs, for their kind: an MFD_HUGETLB
+	 * memfd looks like shmem in maps, KPF_HUGE tells its pages apart
+	 * (watch and --save with an exact source, which needs no kpageflags
+	 * for exclusivity).
+	 */
+	bool kpageflags_shmem_only;
 	bool anon_only;
 	bool use_pagemap_scan;
 	/*
@@ -108,6 +115,12 @@ struct pi_scan_ctx {
  * -ENODATA: pagemap ended before a VMA did (truncated file).
  */
 int pi_scan_proc(struct pi_proc *p, struct pi_scan_ctx *ctx, pi_page_fn fn, void *userdata);
+
+/*
+ * Kind of a page of v from its pagemap entry (a COW copy in a file
+ * mapping is anon); hugetlb also when kpageflags says KPF_HUGE.
+ */
+enum pi_kind pi_page_kind(const struct pi_vma *v, uint64_t pme);
 
 /* Decide verdict, pins and exclusivity of a page whose raw facts are filled. */
 void pi_page_decide(struct pi_page *pg, enum pi_source source);

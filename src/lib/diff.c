@@ -140,6 +140,7 @@ static void sp_from_page(struct pi_snap_page *sp, const struct pi_page *pg)
 	sp->verdict = (uint8_t)pg->verdict;
 	sp->source = (uint8_t)pg->source;
 	sp->exclusive = pg->exclusive;
+	sp->kind = (uint8_t)pg->kind;
 	if (pg->pfn_known) {
 		sp->pfn = pg->pfn;
 		sp->flags |= PI_SP_PFN_KNOWN;
@@ -196,7 +197,8 @@ static int add_missing(struct pi_proc *p, const struct pi_snapshot *prev, struct
 	for (size_t i = 0; i < prev->n && r >= 0; i++) {
 		const struct pi_snap_page *o = &prev->p[i];
 		struct pi_snap_page sp = { .addr = o->addr, .pins = -1, .exclusive = -1,
-					   .verdict = PI_V_UNKNOWN, .flags = PI_SP_TRACKED };
+					   .verdict = PI_V_UNKNOWN, .flags = PI_SP_TRACKED,
+					   .kind = o->kind };
 		const struct pi_vma *v;
 
 		if (!pi_snap_page_pinned(o))
@@ -210,6 +212,7 @@ static int add_missing(struct pi_proc *p, const struct pi_snapshot *prev, struct
 			sp.flags |= PI_SP_NO_VMA;
 		} else {
 			uint64_t e;
+
 
 			/* one pread for a run of addresses (a swapped or unmapped range) */
 			if (!batch_n || o->addr < batch_start ||
@@ -234,6 +237,8 @@ static int add_missing(struct pi_proc *p, const struct pi_snapshot *prev, struct
 			}
 			e = pme[(o->addr - batch_start) / PI_PAGE];
 			sp.pme = e;
+			if (o->kind == PI_SP_KIND_UNKNOWN)
+				sp.kind = (uint8_t)pi_page_kind(v, e);
 			if (e & PM_PRESENT) {
 				sp.flags |= PI_SP_PRESENT;
 				if (e & PM_PFN_MASK) {
@@ -421,7 +426,7 @@ int pi_snapshot_take_tracked(struct pi_proc *p, struct pi_scan_ctx *ctx,
 			if (r < 0)
 				break;
 		}
-		if (npfn && ctx->kpageflags) {
+		if (npfn && ctx->kpageflags && !ctx->kpageflags_shmem_only) {
 			r = pi_kpage_read(ctx->kpageflags, pfns, npfn, kpf, NULL);
 			if (r < 0)
 				break;
@@ -429,7 +434,8 @@ int pi_snapshot_take_tracked(struct pi_proc *p, struct pi_scan_ctx *ctx,
 		ctx->pfn_entries_read += npfn;
 		for (size_t k = 0; k < n && r >= 0; k++) {
 			const struct pi_vma *v = pi_vma_find(&p->vmas, addr[k]);
-			struct pi_page pg = { .addr = addr[k], .pme = pme[k], .vma = v };
+			struct pi_page pg = { .addr = addr[k], .pme = pme[k], .vma = v,
+					      .kind = v ? pi_page_kind(v, pme[k]) : PI_KIND_ANON };
 			struct pi_snap_page sp;
 
 			pg.present = !!(pme[k] & PM_PRESENT);
@@ -448,12 +454,26 @@ int pi_snapshot_take_tracked(struct pi_proc *p, struct pi_scan_ctx *ctx,
 				if (ctx->kpageflags) {
 					pg.kpf = kpf[slot[k]];
 					pg.kpf_known = true;
+					if (pg.kpf & KPF_BIT(KPF_HUGE))
+						pg.kind = PI_KIND_HUGETLB;
 				}
 			}
 			pi_page_decide(&pg, ctx->source);
 			sp_from_page(&sp, &pg);
-			if (!v)
-				sp.flags |= PI_SP_NO_VMA;
+			if (!v || (ctx->kpageflags_shmem_only && pg.kind == PI_KIND_SHMEM)) {
+				/*
+				 * unmapped: the kind it had when it was pinned; a shmem
+				 * VMA without kpageflags read: hugetlb if it was
+				 */
+				const struct pi_snap_page *o = pi_snapshot_find(prev, addr[k]);
+
+				if (!v) {
+					sp.flags |= PI_SP_NO_VMA;
+					sp.kind = o ? o->kind : PI_SP_KIND_UNKNOWN;
+				} else if (o && o->kind == PI_KIND_HUGETLB) {
+					sp.kind = PI_KIND_HUGETLB;
+				}
+			}
 			/* the scan reports non-present pages only inside holder ranges */
 			if (!pg.present && !pg.holder) {
 				sp.verdict = PI_V_UNKNOWN;
@@ -530,10 +550,12 @@ static int diff_add(struct pi_diff *d, uint64_t addr, enum pi_transition t,
 		    const struct pi_snap_page *old, const struct pi_snap_page *now)
 {
 	struct pi_trun *last = d->n ? &d->r[d->n - 1] : NULL;
+	uint8_t kind = old && old->kind != PI_SP_KIND_UNKNOWN ? old->kind :
+		       now ? now->kind : PI_SP_KIND_UNKNOWN;
 	int r;
 
 	d->counts[t]++;
-	if (last && last->t == t && last->end == addr &&
+	if (last && last->t == t && last->end == addr && last->kind == kind &&
 	    last->old_pfn_pinned == (old && now && (now->flags & PI_SP_OLDPFN_CHECKED) ?
 				     !!(now->flags & PI_SP_OLDPFN_PINNED) : -1)) {
 		last->end += PI_PAGE;
@@ -549,6 +571,7 @@ static int diff_add(struct pi_diff *d, uint64_t addr, enum pi_transition t,
 	last->end = addr + PI_PAGE;
 	last->pages = 1;
 	last->t = t;
+	last->kind = kind;
 	if (old && (old->flags & PI_SP_PFN_KNOWN)) {
 		last->old_pfn = old->pfn;
 		last->old_pfn_known = true;

@@ -20,6 +20,16 @@ const char *pi_kind_name(enum pi_kind k)
 	return "other";
 }
 
+int pi_kind_from_name(const char *name, enum pi_kind *ret)
+{
+	for (int k = PI_KIND_ANON; k <= PI_KIND_OTHER; k++)
+		if (!strcmp(name, pi_kind_name((enum pi_kind)k))) {
+			*ret = (enum pi_kind)k;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static const char *parse_hex(const char *p, const char *end, uint64_t *ret)
 {
 	uint64_t v = 0;

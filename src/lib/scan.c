@@ -156,7 +156,7 @@ static bool vma_sparse(const struct pi_scan_ctx *ctx, const struct pi_vma *v)
 	return ctx->sparse && (v->kind == PI_KIND_ANON || v->kind == PI_KIND_FILE);
 }
 
-static enum pi_kind page_kind(const struct pi_vma *v, uint64_t pme)
+enum pi_kind pi_page_kind(const struct pi_vma *v, uint64_t pme)
 {
 	/* bit 61: file page or shared anon; a COW copy in a file mapping is anon */
 	if (!(pme & PM_FILE))
@@ -277,7 +277,7 @@ static void fill_page(struct scan *s, size_t i, uint64_t addr, bool huge,
 	pg->present = !!(e & PM_PRESENT);
 	pg->swapped = !pg->present && (e & PM_SWAP);
 	pg->mapped_once = pg->present && (e & PM_MMAP_EXCLUSIVE);
-	pg->kind = page_kind(s->v, e);
+	pg->kind = pi_page_kind(s->v, e);
 	pg->huge = huge;
 	if (c->slot[i] != NO_SLOT) {
 		pg->pfn = e & PM_PFN_MASK;
@@ -546,7 +546,9 @@ static int process_chunk(struct scan *s, uint64_t addr, size_t n, bool huge, boo
 			 * kpageflags: for exclusivity where no exact source gives it,
 			 * and only where a verdict uses it when sparse
 			 */
-			if (s->ctx->kpageflags && (!sparse || (in_holder && !s->ctx->pinsrc))) {
+			if (s->ctx->kpageflags &&
+			    (s->ctx->kpageflags_shmem_only ? s->v->kind == PI_KIND_SHMEM :
+			     !sparse || (in_holder && !s->ctx->pinsrc))) {
 				c->kslot[i] = (uint32_t)nkpf;
 				c->kpfns[nkpf++] = e & PM_PFN_MASK;
 			}
