@@ -828,6 +828,9 @@ static void print_json(struct audit *au, FILE *out)
 			jw_null(&w, "end");
 		}
 		jw_u64(&w, "pages", af->f.pages);
+		/* per-page findings: the kind of their pages */
+		jw_string_or_null(&w, "kind", af->f.has_kind ?
+				  pi_kind_name((enum pi_kind)af->f.kind) : NULL);
 		pi_finding_message(&af->f, msg, sizeof(msg));
 		jw_string(&w, "message", msg);
 		jw_string_or_null(&w, "holder", *af->f.holder ? af->f.holder : NULL);

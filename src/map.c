@@ -37,6 +37,7 @@ struct map_run {
 	uint64_t pins;
 	bool pin_exact;
 	bool anon, exclusive, large;	/* kpagepin-ABI flags, the same on every page */
+	uint8_t kind;			/* enum pi_kind from kpageflags; KIND_UNKNOWN */
 	bool orphaned;
 	size_t own_first, own_n;	/* owners of pfn_start */
 	const struct pi_rmap_proc *holder_proc;
@@ -71,8 +72,58 @@ struct map_ctx {
 	const char *zone_filter;
 	bool zone_empty;
 	bool *gone;			/* per set entry: unpinned before the reverse map ended */
+	uint8_t *kinds;			/* per set entry: enum pi_kind or KIND_UNKNOWN */
 	uint64_t released;		/* how many */
 };
+
+#define KIND_UNKNOWN 0xff
+
+/*
+ * The kind of a pinned page is a property of the page, not of a mapping
+ * (orphans have none): from /proc/kpageflags, KPF_HUGE is a hugetlb page,
+ * KPF_ANON an anon page (also a COW copy in a private file mapping),
+ * KPF_SWAPBACKED without KPF_ANON shmem/memfd (tmpfs), and the rest a page
+ * cache (file) page. Without kpageflags only the kpagepin-ABI anon flag is
+ * known: "anon" or unknown.
+ */
+static uint8_t kind_of(bool kpf_known, uint64_t kpf, uint64_t ent)
+{
+	if (!kpf_known)
+		return ent & KPP_F_ANON ? PI_KIND_ANON : KIND_UNKNOWN;
+	if (kpf & KPF_BIT(KPF_HUGE))
+		return PI_KIND_HUGETLB;
+	if (kpf & KPF_BIT(KPF_ANON))
+		return PI_KIND_ANON;
+	if (kpf & KPF_BIT(KPF_SWAPBACKED))
+		return PI_KIND_SHMEM;
+	return PI_KIND_FILE;
+}
+
+#define KIND_BATCH 4096
+
+static int read_kinds(struct map_ctx *m)
+{
+	uint64_t pfns[KIND_BATCH], kpf[KIND_BATCH];
+	struct pi_kpage_file *f = m->src->kpageflags;
+
+	m->kinds = malloc(m->set.n ? m->set.n : 1);
+	if (!m->kinds)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->set.n; i += KIND_BATCH) {
+		size_t n = m->set.n - i < KIND_BATCH ? m->set.n - i : KIND_BATCH;
+		size_t missing = 0;
+		bool known = false;
+
+		for (size_t k = 0; k < n; k++)
+			pfns[k] = m->set.p[i + k].pfn;
+		if (f && pi_kpage_read(f, pfns, n, kpf, &missing) >= 0)
+			known = true;
+		for (size_t k = 0; k < n; k++)
+			m->kinds[i + k] = kind_of(known && !(missing && !kpf[k]), kpf[k],
+						  m->set.p[i + k].ent);
+	}
+	return 0;
+}
 
 static double now_s(void)
 {
@@ -319,6 +370,7 @@ static int build_runs(struct map_ctx *m)
 		pi_rmap_owners_of(&m->rmap, i, &f, &n);
 		bool anon = pp->ent & KPP_F_ANON, excl = pp->ent & KPP_F_ANON_EXCLUSIVE;
 		bool large = pp->ent & KPP_F_LARGE;
+		uint8_t kind = m->kinds ? m->kinds[i] : KIND_UNKNOWN;
 
 		/*
 		 * A PMD-mapped THP keeps AnonExclusive on its head page only:
@@ -334,6 +386,7 @@ static int build_runs(struct map_ctx *m)
 
 		if (cur && cur->pfn_end == pp->pfn && cur->pins == pins && cur->pin_exact == exact &&
 		    cur->anon == anon && cur->exclusive == excl && cur->large == large &&
+		    cur->kind == kind &&
 		    cur->orphaned == (n == 0) && cur->node == node && cur->block == block &&
 		    strcmp(cur->zone, zone) == 0 && owners_continue(&m->rmap, prev_f, prev_n, f, n)) {
 			cur->pfn_end++;
@@ -348,6 +401,7 @@ static int build_runs(struct map_ctx *m)
 				.first = i, .last = i, .pfn_start = pp->pfn, .pfn_end = pp->pfn + 1,
 				.node = node, .zone = zone, .block = block, .pins = pins,
 				.pin_exact = exact, .anon = anon, .exclusive = excl, .large = large,
+				.kind = kind,
 				.orphaned = n == 0, .own_first = f, .own_n = n,
 				.cma = pi_layout_cma(&m->layout, pp->pfn),
 			};
@@ -602,6 +656,9 @@ static void json_out(struct map_ctx *m)
 		jw_string_or_null(&w, "cma", run->cma ? run->cma->name : NULL);
 		jw_u64(&w, "pins", run->pins);
 		jw_bool(&w, "pin_exact", run->pin_exact);
+		jw_string_or_null(&w, "kind", run->kind == KIND_UNKNOWN ? NULL :
+				  pi_kind_name((enum pi_kind)run->kind));
+		/* kept for readers of schema 1 before "kind": the kpagepin-ABI anon flag */
 		jw_bool(&w, "anon", run->anon);
 		/* AnonExclusive: a pinned anon page that is not is a COW hazard (fork) */
 		if (run->anon)
@@ -833,7 +890,8 @@ static void proc_table(struct map_ctx *m, size_t shown)
 	scols_unref_table(tb);
 }
 
-enum { C_PFN_START, C_PFN_END, C_PAGES, C_NODE, C_ZONE, C_BLOCK, C_PINS, C_ORPHAN, C_OWNERS, C_HOLDER };
+enum { C_PFN_START, C_PFN_END, C_PAGES, C_NODE, C_ZONE, C_BLOCK, C_PINS, C_KIND, C_ORPHAN, C_OWNERS,
+       C_HOLDER };
 
 static int table_out(struct map_ctx *m)
 {
@@ -845,6 +903,7 @@ static int table_out(struct map_ctx *m)
 		[C_ZONE] = { "ZONE", 7, 0 },
 		[C_BLOCK] = { "BLOCK", 5, SCOLS_FL_RIGHT },
 		[C_PINS] = { "PINS", 5, SCOLS_FL_RIGHT },
+		[C_KIND] = { "KIND", 5, 0 },
 		[C_ORPHAN] = { "ORPHANED", 3, 0 },
 		[C_OWNERS] = { "OWNERS", 30, SCOLS_FL_WRAP },
 		[C_HOLDER] = { "HOLDER", 20, 0 },
@@ -899,6 +958,8 @@ static int table_out(struct map_ctx *m)
 		scols_line_set_data(ln, C_BLOCK, buf);
 		snprintf(buf, sizeof(buf), "%s%" PRIu64, run->pin_exact ? "" : "~", run->pins);
 		scols_line_set_data(ln, C_PINS, buf);
+		scols_line_set_data(ln, C_KIND, run->kind == KIND_UNKNOWN ? "-" :
+				    pi_kind_name((enum pi_kind)run->kind));
 		scols_line_set_data(ln, C_ORPHAN, run->orphaned ? "yes" : "no");
 		of = open_memstream(&owners, &olen);
 		if (of) {
@@ -1212,7 +1273,9 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 		rc = PI_EXIT_TROUBLE;
 		goto out;
 	}
-	r = build_runs(&m);
+	r = read_kinds(&m);
+	if (r >= 0)
+		r = build_runs(&m);
 	if (r < 0) {
 		pi_errno(r, "--map");
 		rc = PI_EXIT_TROUBLE;
@@ -1230,6 +1293,7 @@ int pi_map_run(const struct pi_cli *cli, struct pi_sources *src)
 out:
 	extras_free(&m);
 	free(m.gone);
+	free(m.kinds);
 	free(m.runs);
 	free(pids);
 	pi_rmap_free(&m.rmap);

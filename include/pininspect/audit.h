@@ -85,6 +85,8 @@ struct pi_finding {
 	bool has_range;			/* false: a finding about the whole process */
 	uint64_t start, end;		/* [start, end) */
 	uint64_t pages;
+	bool has_kind;			/* per-page findings: every page of the range is ... */
+	uint8_t kind;			/* ... of this enum pi_kind */
 	char holder[48];		/* holder desc, "" when none */
 	uint64_t vmpin_kib, found_kib;	/* accounting checks */
 	char detail[64];		/* zone / CMA area, orphan attribution */

@@ -378,7 +378,8 @@ static int page_finding_d(struct pi_audit_proc *a, enum pi_check_id id, const st
 		return 0;
 	if (a->open[id]) {
 		f = &a->f[a->open[id] - 1];
-		if (f->end == pg->addr && strcmp(f->holder, h) == 0 && strcmp(f->detail, detail) == 0) {
+		if (f->end == pg->addr && f->kind == (uint8_t)pg->kind &&
+		    strcmp(f->holder, h) == 0 && strcmp(f->detail, detail) == 0) {
 			f->end += PAGE_SZ;
 			f->pages++;
 			if (pg->pfn_known && f->has_pfn && f->pfn_end == pg->pfn)
@@ -393,6 +394,8 @@ static int page_finding_d(struct pi_audit_proc *a, enum pi_check_id id, const st
 	f->start = pg->addr;
 	f->end = pg->addr + PAGE_SZ;
 	f->pages = 1;
+	f->has_kind = true;
+	f->kind = (uint8_t)pg->kind;
 	snprintf(f->holder, sizeof(f->holder), "%s", h);
 	snprintf(f->detail, sizeof(f->detail), "%s", detail);
 	a->open[id] = a->n;
