@@ -199,8 +199,7 @@ static int audit_setup(struct audit *au)
 	}
 	caps->source = au->src->source;
 	caps->exclusive_known = au->src->kpageflags || au->src->pinsrc;
-	caps->longterm_known = au->src->source == PI_SRC_KPAGEPIN ||
-		(au->src->source == PI_SRC_BPF && pi_pinsrc_bpf_reports_pinnable(au->src->pinsrc) > 0);
+	caps->longterm_known = pi_sources_longterm_known(au->src);
 	caps->pfn_visible = au->src->pfn_visible;
 	if (sel[PI_CHK_LONGTERM_IN_MOVABLE] || cli->all) {
 		au->layout_ok = pi_layout_read(&au->layout) == 0 &&

@@ -69,7 +69,7 @@ struct page_key {
 	uint64_t kpf;
 	int64_t pins;
 	int verdict, source, kind;
-	int exclusive;
+	int exclusive, longterm;
 	bool pin_exact, mapped_once, present, swapped, kpf_known;
 };
 
@@ -98,6 +98,7 @@ struct pi_report {
 	struct page_text cache[PAGE_CACHE];
 	size_t cache_next;
 	bool batched;			/* --pages table: batches printed already */
+	bool longterm_known;		/* the source reports LONGTERM_PINNABLE */
 };
 
 #define PI_PAGES_BATCH	16384
@@ -169,6 +170,7 @@ struct pi_report *pi_report_new(const struct pi_cli *cli, const struct pi_source
 		return NULL;
 	rep->cli = cli;
 	rep->src = src;
+	rep->longterm_known = pi_sources_longterm_known(src);
 	if (cli->npids > 1)
 		rep->cols[rep->ncols++] = COL_PID;
 	for (size_t i = 0; i < ndef; i++)
@@ -216,7 +218,13 @@ static const char *present_name(const struct pi_page *pg)
 }
 
 /* pagemap and kpageflags flags as one comma list */
-static void page_flags(const struct pi_page *pg, char *buf, size_t len)
+/* LONGTERM_PINNABLE of a page: 1, 0, -1 unknown (no entry, or a source that does not tell) */
+static int longterm_of(const struct pi_report *rep, const struct pi_page *pg)
+{
+	return rep->longterm_known ? pg->longterm_pinnable : -1;
+}
+
+static void page_flags(const struct pi_report *rep, const struct pi_page *pg, char *buf, size_t len)
 {
 	static const struct { uint64_t bit; const char *name; } pm[] = {
 		{ PM_PRESENT, "present" }, { PM_SWAP, "swap" }, { PM_FILE, "file" },
@@ -242,6 +250,10 @@ static void page_flags(const struct pi_page *pg, char *buf, size_t len)
 			off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s",
 						off ? "," : "", name);
 		}
+	/* from the exact source: not in ZONE_MOVABLE, ZONE_DEVICE or CMA */
+	if (longterm_of(rep, pg) == 1)
+		off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s",
+					off ? "," : "", "longterm_pinnable");
 	if (off >= len && len > 4)
 		strcpy(buf + len - 4, "...");
 }
@@ -316,7 +328,7 @@ static void fill_line(struct pi_report *rep, struct libscols_line *ln, const str
 				snprintf(buf, sizeof(buf), "-");
 			break;
 		case COL_FLAGS:
-			page_flags(pg, buf, sizeof(buf));
+			page_flags(rep, pg, buf, sizeof(buf));
 			break;
 		case COL_MAPPING:
 			snprintf(buf, sizeof(buf), "%s", pi_vma_display_name(pg->vma));
@@ -375,8 +387,11 @@ static void json_begin(struct pi_report *rep)
 	jw_array_open(w, "processes");
 }
 
-static void json_verdict_fields(struct jsonwrt *w, const struct pi_page *pg)
+static void json_verdict_fields(const struct pi_report *rep, struct jsonwrt *w,
+				const struct pi_page *pg)
 {
+	int lt = longterm_of(rep, pg);
+
 	jw_string(w, "verdict", pi_verdict_name(pg->verdict));
 	jw_string(w, "source", pi_source_name(pg->source));
 	if (pg->pins < 0)
@@ -389,6 +404,10 @@ static void json_verdict_fields(struct jsonwrt *w, const struct pi_page *pg)
 	else
 		jw_bool(w, "exclusive", pg->exclusive);
 	jw_bool(w, "mapped_once", pg->mapped_once);
+	if (lt < 0)
+		jw_null(w, "longterm_pinnable");
+	else
+		jw_bool(w, "longterm_pinnable", lt);
 	jw_string(w, "kind", pi_kind_name(pg->kind));
 	jw_bool(w, "present", pg->present);
 	jw_bool(w, "swapped", pg->swapped);
@@ -479,6 +498,7 @@ static int json_page_rest(struct pi_report *rep, const struct pi_page *pg)
 	k.source = pg->source;
 	k.kind = pg->kind;
 	k.exclusive = pg->exclusive;
+	k.longterm = longterm_of(rep, pg);
 	k.pin_exact = pg->pin_exact;
 	k.mapped_once = pg->mapped_once;
 	k.present = pg->present;
@@ -500,8 +520,8 @@ static int json_page_rest(struct pi_report *rep, const struct pi_page *pg)
 		return -ENOMEM;
 	tmp = *w;
 	tmp.out = f;
-	json_verdict_fields(&tmp, pg);
-	page_flags(pg, flags, sizeof(flags));
+	json_verdict_fields(rep, &tmp, pg);
+	page_flags(rep, pg, flags, sizeof(flags));
 	jw_array_open(&tmp, "flags");
 	for (p = strtok_r(flags, ",", &save); p; p = strtok_r(NULL, ",", &save))
 		jw_string(&tmp, NULL, p);
@@ -756,7 +776,7 @@ int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const str
 				jw_hex(w, "start", run->start);
 				jw_hex(w, "end", run->end);
 				jw_u64(w, "pages", run->pages);
-				json_verdict_fields(w, &run->first);
+				json_verdict_fields(rep, w, &run->first);
 				jw_object_close(w);
 			}
 			jw_array_close(w);

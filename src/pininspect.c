@@ -14,6 +14,7 @@
 #include "pininspect.h"
 #include "pininspect/module.h"
 #include "pininspect/root.h"
+#include "bpf/pinsrc-bpf.h"
 #include "pininspect/util.h"
 
 const char *argp_program_version = PACKAGE_NAME " " PACKAGE_VERSION;
@@ -304,6 +305,12 @@ void pi_sources_names(const struct pi_sources *s, const char **names, size_t *n)
 		names[(*n)++] = pi_source_name(s->source);
 	if (s->source != PI_SRC_NONE)
 		names[(*n)++] = "io_uring";
+}
+
+bool pi_sources_longterm_known(const struct pi_sources *s)
+{
+	return s->source == PI_SRC_KPAGEPIN ||
+	       (s->source == PI_SRC_BPF && pi_pinsrc_bpf_reports_pinnable(s->pinsrc) > 0);
 }
 
 /*

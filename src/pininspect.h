@@ -95,6 +95,8 @@ struct pi_sources {
 int pi_sources_open(const struct pi_cli *cli, struct pi_sources *ret);
 void pi_sources_close(struct pi_sources *s);
 void pi_sources_names(const struct pi_sources *s, const char **names, size_t *n);
+/* the verdict source reports KPP_F_LONGTERM_PINNABLE: kpagepin, bpf once it located the zone bits */
+bool pi_sources_longterm_known(const struct pi_sources *s);
 
 /* procsel.c: add the pids of processes named NAME (libproc2) */
 int pi_procsel_by_command(const char *name, pid_t **pids, size_t *n, size_t *cap);

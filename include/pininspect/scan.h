@@ -37,6 +37,12 @@ struct pi_page {
 	enum pi_source source;
 	int64_t pins;		/* -1 unknown */
 	bool pin_exact;
+	/*
+	 * KPP_F_LONGTERM_PINNABLE of the pin entry: 1, 0, -1 no entry. Only
+	 * meaningful where the source reports it (kpagepin; bpf when it
+	 * located the zone bits: pi_sources_longterm_known()).
+	 */
+	int8_t longterm_pinnable;
 	enum pi_kind kind;
 	const struct pi_vma *vma;
 	const struct pi_holder *holder;
@@ -71,7 +77,8 @@ typedef int (*pi_page_fn)(const struct pi_page *pg, void *userdata);
 /*
  * npages pages from first->addr, 4 KiB apart, that share every fact of
  * *first that verdicts and runs use (verdict, source, pins, pin_exact,
- * exclusive, mapped_once, present, swapped, kind, holder, huge, and
+ * exclusive, longterm_pinnable, mapped_once, present, swapped, kind,
+ * holder, huge, and
  * pfn_known, kpf_known, pin_known). The raw entries (pme, pfn, kpf, pin)
  * are the first page's: the others' PFNs are not given.
  */

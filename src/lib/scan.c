@@ -106,7 +106,7 @@ void pi_proc_close(struct pi_proc *p)
 		 KPF_BIT(KPF_HUGE))
 #define SIG_PIN	((KPP_PINCOUNT_MASK << KPP_PINCOUNT_SHIFT) | KPP_F_MAYBE_PINNED | \
 		 KPP_F_PIN_EXACT | KPP_F_ANON | KPP_F_ANON_EXCLUSIVE | KPP_F_LARGE | \
-		 KPP_F_NOPAGE)
+		 KPP_F_LONGTERM_PINNABLE | KPP_F_NOPAGE)
 
 struct chunk {
 	uint64_t pme[PI_CHUNK];

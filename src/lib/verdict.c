@@ -22,7 +22,10 @@ void pi_page_decide(struct pi_page *pg, enum pi_source source)
 	pg->pins = -1;
 	pg->pin_exact = false;
 	pg->exclusive = -1;
+	pg->longterm_pinnable = -1;
 
+	if (pg->pin_known && !(pg->pin & KPP_F_NOPAGE))
+		pg->longterm_pinnable = !!(pg->pin & KPP_F_LONGTERM_PINNABLE);
 	/* exclusivity: the exact source knows it per page; else kpageflags bit 34 */
 	if (pg->pin_known && !(pg->pin & KPP_F_NOPAGE) && (pg->pin & KPP_F_ANON))
 		pg->exclusive = !!(pg->pin & KPP_F_ANON_EXCLUSIVE);
@@ -84,6 +87,7 @@ static bool same_facts(const struct pi_page *a, const struct pi_page *b)
 	return a->vma == b->vma && a->verdict == b->verdict && a->source == b->source &&
 	       a->pins == b->pins && a->pin_exact == b->pin_exact &&
 	       a->exclusive == b->exclusive && a->mapped_once == b->mapped_once &&
+	       a->longterm_pinnable == b->longterm_pinnable &&
 	       a->present == b->present && a->swapped == b->swapped &&
 	       a->kind == b->kind && a->holder == b->holder && a->huge == b->huge;
 }
