@@ -989,8 +989,8 @@ static void print_prometheus(struct audit *au, FILE *out)
 	prom_family(out, "pininspect_maybe_pinned_pages",
 		    "Anonymous pages that may be pinned (holder range or bias test), per process");
 	prom_per_proc(au, out, "pininspect_maybe_pinned_pages", PI_V_MAYBE);
-	prom_family(out, "pininspect_memlock_headroom_kib",
-		    "RLIMIT_MEMLOCK soft limit minus max(VmPin, VmLck), per process with a finite limit");
+	prom_family(out, "pininspect_memlock_headroom_bytes",
+		    "RLIMIT_MEMLOCK soft limit minus max(VmPin, VmLck) in bytes, per process with a finite limit");
 	for (size_t i = 0; i < au->nprocs; i++) {
 		const struct audit_proc *ap = &au->procs[i];
 		char *comm;
@@ -998,8 +998,8 @@ static void print_prometheus(struct audit *au, FILE *out)
 		if (ap->gone || !ap->acct_ok || !ap->acct.headroom_known)
 			continue;
 		comm = pi_escape_prom_label(ap->comm);
-		fprintf(out, "pininspect_memlock_headroom_kib{pid=\"%d\",comm=\"%s\"} %" PRId64 "\n",
-			(int)ap->pid, comm ? comm : "", ap->acct.headroom_kib);
+		fprintf(out, "pininspect_memlock_headroom_bytes{pid=\"%d\",comm=\"%s\"} %" PRId64 "\n",
+			(int)ap->pid, comm ? comm : "", ap->acct.headroom_kib * 1024);
 		free(comm);
 	}
 	if (au->sys_scan) {

@@ -1007,10 +1007,13 @@ static int table_out(struct map_ctx *m)
 		if (m->cli->npids && !pid_selected(m->cli, p->pid))
 			continue;
 		/* registering more pins fails with ENOMEM past the limit */
-		if (pi_accounting_low_headroom(a, a->memlock.soft / 1024 / 10))
+		uint64_t t = pi_memlock_threshold_kib(a, m->cli->memlock_headroom_kib);
+
+		if (pi_accounting_low_headroom(a, t))
 			printf("warning: pid %d (%s): RLIMIT_MEMLOCK headroom %" PRId64 " KiB, under "
-			       "10%% of the limit: further pinning fails with ENOMEM\n", (int)p->pid,
-			       p->comm, a->headroom_kib);
+			       "%" PRIu64 " KiB (%s): further pinning fails with ENOMEM\n", (int)p->pid,
+			       p->comm, a->headroom_kib, t, m->cli->memlock_headroom_kib >= 0 ?
+			       "--memlock-headroom" : "10% of the limit, at most 1 MiB");
 		if (m->extra[i].smaps_ok && m->max_map_count &&
 		    m->extra[i].smaps.n * 10 > m->max_map_count * 9)
 			printf("warning: pid %d (%s): %zu VMAs of vm.max_map_count %" PRIu64

@@ -84,7 +84,7 @@ static const struct argp_option options[] = {
 	{ "output-file", OPT_OUTPUT_FILE, "FILE", 0,
 	  "write the audit to FILE atomically (temp file + rename)", 4 },
 	{ "memlock-headroom", OPT_MEMLOCK_HEADROOM, "KIB", 0,
-	  "memlock-headroom check: warn under KIB of RLIMIT_MEMLOCK left "
+	  "memlock-headroom check and --map warning: under KIB of RLIMIT_MEMLOCK left "
 	  "(default 10% of the limit, at most 1 MiB)", 4 },
 	{ NULL, 0, NULL, 0, "System-wide pin map:", 5 },
 	{ "map", OPT_MAP, NULL, 0, "map pinned pages by PFN to their owners (needs an exact source)", 5 },

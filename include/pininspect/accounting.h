@@ -63,6 +63,12 @@ void pi_accounting_compute(struct pi_accounting *a);
 int pi_accounting_read(pid_t pid, uint64_t pinned_found, struct pi_accounting *ret);
 /* CapEff line of a status text: 0, -ENOENT without one */
 int pi_status_capeff_parse(const char *buf, size_t len, uint64_t *ret);
+/*
+ * Warn level of the headroom, for the audit's memlock-headroom check and
+ * --map's warning alike: opt_kib (--memlock-headroom) when >= 0, else 10%
+ * of the soft limit, at most 1 MiB.
+ */
+uint64_t pi_memlock_threshold_kib(const struct pi_accounting *a, int64_t opt_kib);
 /* warn level: headroom below threshold_kib (memlock-headroom audit check); never with CAP_IPC_LOCK */
 static inline bool pi_accounting_low_headroom(const struct pi_accounting *a, uint64_t threshold_kib)
 {

@@ -138,9 +138,6 @@ struct pi_audit_proc {
 /* kernel release "X.Y..." older than 5.9 (fork does not copy pinned pages) */
 bool pi_release_fork_shares_pinned(const char *release);
 
-/* --memlock-headroom default: 10% of the soft limit, at most 1 MiB */
-uint64_t pi_memlock_threshold_kib(const struct pi_accounting *a, int64_t opt_kib);
-
 /* A system-wide orphaned run as a finding (pid of the holder, if any, by the caller) */
 void pi_orphan_finding(struct pi_finding *f, uint64_t pfn_start, uint64_t pfn_end,
 		       const struct pi_orphan_attr *at);

@@ -342,3 +342,13 @@ void pi_fork_safety(const struct pi_smaps *s, uint64_t start, uint64_t end,
 	ret->covered = ret->pages && ret->dontfork_pages == ret->pages;
 	ret->partial = ret->dontfork_pages && ret->dontfork_pages < ret->pages;
 }
+
+uint64_t pi_memlock_threshold_kib(const struct pi_accounting *a, int64_t opt_kib)
+{
+	uint64_t t;
+
+	if (opt_kib >= 0)
+		return (uint64_t)opt_kib;
+	t = a->memlock.soft / 1024 / 10;
+	return t < 1024 ? t : 1024;
+}

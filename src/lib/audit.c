@@ -501,16 +501,6 @@ bool pi_release_fork_shares_pinned(const char *release)
 	return major < 5 || (major == 5 && minor < 9);
 }
 
-uint64_t pi_memlock_threshold_kib(const struct pi_accounting *a, int64_t opt_kib)
-{
-	uint64_t t;
-
-	if (opt_kib >= 0)
-		return (uint64_t)opt_kib;
-	t = a->memlock.soft / 1024 / 10;
-	return t < 1024 ? t : 1024;
-}
-
 void pi_orphan_finding(struct pi_finding *f, uint64_t pfn_start, uint64_t pfn_end,
 		       const struct pi_orphan_attr *at)
 {
