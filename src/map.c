@@ -690,8 +690,15 @@ static void json_out(struct map_ctx *m)
 		} else {
 			jw_null(&w, "holder_pid");
 		}
-		if (run->orphaned)
+		if (run->orphaned) {
 			jw_string_or_null(&w, "orphan_reason", run->orphan_why);
+			/*
+			 * pi_orphan_attribute matches page counts (run size against
+			 * a buffer's unmapped pages or a VmPin excess), not PFNs:
+			 * no interface says which PFNs a ring or MR still pins
+			 */
+			jw_string_or_null(&w, "attribution", run->holder_proc ? "by-size" : NULL);
+		}
 		jw_object_close(&w);
 	}
 	jw_array_close(&w);
