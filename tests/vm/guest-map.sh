@@ -37,8 +37,8 @@ T="pinload A started"; ok [ -n "$a" ]
 pininspect --map -r -n "$a" >/tmp/m1 2>/tmp/m1.err
 T="--map exits 0 with kpagepin"; ok [ $? = 0 ]
 sed 's/^/# /' /tmp/m1.err
-T="--map: A owns 80 pinned pages (64 + 16), none orphaned"
-ok [ "$(awk -v p="$a" '$8 == "no" && index($9, p "\\x20") == 1 { n += $3 } END { print n + 0 }' /tmp/m1)" = 80 ]
+T="--map: A owns 80 pinned anon pages (64 + 16), none orphaned"
+ok [ "$(awk -v p="$a" '$8 == "anon" && $9 == "no" && index($10, p "\\x20") == 1 { n += $3 } END { print n + 0 }' /tmp/m1)" = 80 ]
 pininspect --map --json "$a" >/tmp/m1.json 2>&1
 T="--map --json: schema 1, source kpagepin"
 ok grep -q '"source": "kpagepin"' /tmp/m1.json
@@ -46,9 +46,9 @@ usr1 "$a" /tmp/ma.json
 T="A unmapped buffer 0"; ok grep -q '"action": "munmap:0", "ok": true' /tmp/ma.json
 pininspect --map -r -n "$a" >/tmp/m2 2>&1
 T="after munmap: 64 orphaned pages attributed to A's io_uring buffer 0"
-ok [ "$(awk -v p="(pid\\\\x20$a\\\\x20" '$8 == "yes" && index($10, "buf\\x200\\x20" p) { n += $3 } END { print n + 0 }' /tmp/m2)" = 64 ]
+ok [ "$(awk -v p="(pid\\\\x20$a\\\\x20" '$8 == "anon" && $9 == "yes" && index($11, "buf\\x200\\x20" p) { n += $3 } END { print n + 0 }' /tmp/m2)" = 64 ]
 T="after munmap: A still owns buffer 1 (16 pages)"
-ok [ "$(awk -v p="$a" '$8 == "no" && index($9, p "\\x20") == 1 { n += $3 } END { print n + 0 }' /tmp/m2)" = 16 ]
+ok [ "$(awk -v p="$a" '$8 == "anon" && $9 == "no" && index($10, p "\\x20") == 1 { n += $3 } END { print n + 0 }' /tmp/m2)" = 16 ]
 sed 's/^/# /' /tmp/m2 | tail -n 3
 kill "$a"; wait "$a" 2>/dev/null
 
@@ -62,7 +62,7 @@ b=$pl
 T="pinload B started"; ok [ -n "$b" ]
 [ -n "$b" ] || { sed 's/^/# /' /tmp/mb.json.err; exit 1; }
 pininspect --map -r -n "$b" >/tmp/m3 2>&1
-awk -v p="$b" '$8 == "no" && index($9, p "\\x20") == 1 && $6 != "-" { print $6 }' /tmp/m3 | sort -n | uniq -c |
+awk -v p="$b" '$8 == "anon" && $9 == "no" && index($10, p "\\x20") == 1 && $6 != "-" { print $6 }' /tmp/m3 | sort -n | uniq -c |
 	sort -rn >/tmp/blocks
 T="B's pinned pages lie in $(wc -l </tmp/blocks) memory blocks"; ok [ -s /tmp/blocks ]
 [ -s /tmp/blocks ] || { sed 's/^/# /' /tmp/m3; kill "$b"; exit 1; }
