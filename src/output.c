@@ -99,6 +99,7 @@ struct pi_report {
 	size_t cache_next;
 	bool batched;			/* --pages table: batches printed already */
 	bool longterm_known;		/* the source reports LONGTERM_PINNABLE */
+	const char *incomplete;		/* why the current process's scan stopped early */
 };
 
 #define PI_PAGES_BATCH	16384
@@ -420,6 +421,11 @@ static uint64_t found_kib(const struct pi_summary *s)
 	return (s->counts[PI_V_PINNED] + s->counts[PI_V_MAYBE]) * 4;
 }
 
+void pi_report_proc_incomplete(struct pi_report *rep, const char *why)
+{
+	rep->incomplete = why;
+}
+
 static void json_summary(struct jsonwrt *w, const struct pi_proc *p, const struct pi_summary *s)
 {
 	jw_object_open(w, "summary");
@@ -452,6 +458,7 @@ int pi_report_begin_proc(struct pi_report *rep, const struct pi_proc *p)
 	struct jsonwrt *w = &rep->jw;
 
 	rep->proc = p;
+	rep->incomplete = NULL;
 	page_cache_clear(rep);	/* keys hold VMA and holder pointers of the last process */
 	memset(&rep->sum, 0, sizeof(rep->sum));
 	pi_runs_free(&rep->runs);
@@ -783,6 +790,9 @@ int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const str
 		}
 		json_summary(w, p, s);
 		json_holder_classes(w, p);
+		jw_bool(w, "complete", !rep->incomplete);
+		if (rep->incomplete)
+			jw_string(w, "error", rep->incomplete);
 		jw_object_close(w);
 		rep->nprocs++;
 		return 0;
@@ -799,6 +809,9 @@ int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const str
 		print_preamble(rep);
 	}
 	if (!rep->cli->raw && !rep->cli->noheadings) {
+		if (rep->incomplete)
+			printf("pid %d: INCOMPLETE, %s: the counts and rows below cover only the part "
+			       "read\n", (int)p->pid, rep->incomplete);
 		print_summary_line(rep, p, s);
 		print_holder_classes(p, ctx);
 	}

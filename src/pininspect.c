@@ -117,7 +117,8 @@ static const struct mode_opt {
 	{ OPT_CHECK, "--check", MODE(PI_MODE_AUDIT), "--audit" },
 	{ OPT_SKIP, "--skip", MODE(PI_MODE_AUDIT), "--audit" },
 	{ OPT_OUTPUT_FILE, "--output-file", MODE(PI_MODE_AUDIT), "--audit" },
-	{ OPT_MEMLOCK_HEADROOM, "--memlock-headroom", MODE(PI_MODE_AUDIT), "--audit" },
+	{ OPT_MEMLOCK_HEADROOM, "--memlock-headroom", MODE(PI_MODE_AUDIT) | MODE(PI_MODE_MAP),
+	  "--audit or --map" },
 	{ OPT_FORMAT, "--format", MODE(PI_MODE_AUDIT) | MODE(PI_MODE_MAP), "--audit or --map" },
 	{ OPT_FAIL_ON, "--fail-on", MODE(PI_MODE_AUDIT) | MODE(PI_MODE_WATCH) | MODE(PI_MODE_DIFF),
 	  "--audit, --watch or --diff" },
@@ -475,16 +476,19 @@ static int inspect(const struct pi_cli *cli, struct pi_sources *src)
 			r = pi_scan_proc(&p, &ctx, pi_report_page, rep);
 		if (r == -ENODATA || r == -ESRCH) {
 			struct pi_status st;
+			const char *why;
 
 			/* on the host a pagemap read fails or ends early only once the mm is gone */
 			if (pi_root_is_host() || pi_status_read(p.pid, &st) < 0)
-				pi_warn("pid %d: process exited or exec'd during the scan", (int)p.pid);
+				why = "process exited or exec'd during the scan";
 			else
-				pi_warn("pid %d: pagemap ends before its VMAs do (truncated file)",
-					(int)p.pid);
+				why = "pagemap ends before its VMAs do (truncated file)";
+			pi_warn("pid %d: %s", (int)p.pid, why);
+			pi_report_proc_incomplete(rep, why);
 			rc = PI_EXIT_TROUBLE;
 		} else if (r < 0) {
 			pi_errno(r, "pid %d: scan failed", (int)p.pid);
+			pi_report_proc_incomplete(rep, strerror(-r));
 			rc = PI_EXIT_TROUBLE;
 		}
 		if (ctx.pfns_hidden && !hidden_warned && src->pfn_visible) {

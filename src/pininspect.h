@@ -109,6 +109,12 @@ int pi_report_page(const struct pi_page *pg, void *report);
 int pi_report_run(const struct pi_page *first, uint64_t npages, void *report);
 void pi_report_scan_mode(const struct pi_report *rep, struct pi_scan_ctx *ctx);
 int pi_report_end_proc(struct pi_report *rep, const struct pi_proc *p, const struct pi_scan_ctx *ctx);
+/*
+ * The scan of the current process stopped early (exit, exec, a truncated
+ * file): end_proc marks it incomplete, with why, so that counts of the part
+ * read are not taken for the whole process.
+ */
+void pi_report_proc_incomplete(struct pi_report *rep, const char *why);
 int pi_report_finish(struct pi_report *rep);
 void pi_report_free(struct pi_report *rep);
 int pi_list_columns(FILE *out);
