@@ -310,9 +310,12 @@ static void on_event(const struct pi_trace_event *ev, void *userdata)
 	struct watch *w = userdata;
 
 	w->ev_total[ev->idx]++;
-	/* events carry no pid (but NUMA moves): count them for every process watched */
+	/*
+	 * mm events carry no pid: count them for every process watched; a NUMA
+	 * move names its task's tgid: count it for that process only
+	 */
 	for (size_t i = 0; i < w->nt; i++)
-		if (!w->t[i].gone && w->t[i].ev)
+		if (!w->t[i].gone && w->t[i].ev && (ev->tgid < 0 || ev->tgid == w->t[i].pid))
 			w->t[i].ev[ev->idx]++;
 	switch (ev->cause) {
 	case PI_CAUSE_MIGRATION:
