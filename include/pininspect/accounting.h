@@ -11,6 +11,13 @@
  * mm->locked_vm (VmLck, like mlock). Every charge is checked against
  * RLIMIT_MEMLOCK, so the headroom of a process is the soft limit minus the
  * larger of the two counters.
+ *
+ * io_uring checks another sum too (io_uring/rsrc.c __io_account_mem): the
+ * registered buffers of every ring of the user (struct user_struct of the
+ * ring creator's real uid, rings created without CAP_IPC_LOCK), against the
+ * registering task's soft limit. pi_accounting_user_sums() adds up the
+ * io_uring buffer pages of the processes of one pass per uid; the headroom
+ * reported is the smaller of the process's and that user's.
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -55,9 +62,42 @@ struct pi_accounting {
 	 * RLIMIT_MEMLOCK check, so the headroom does not bind.
 	 */
 	bool cap_known, cap_ipc_lock;
+	/*
+	 * io_uring's charge to the user (issue 10 item 4). iouring_kib: the
+	 * pages of this process's registered buffers (fdinfo ranges rounded out
+	 * to pages), an approximation of the kernel's acct_pages: a buffer in
+	 * a huge page or large folio is charged the whole folio once per ring,
+	 * and the ring memory itself (SQ/CQ, SQEs: 2 pages for a small ring on
+	 * 6.18) is charged to the user without showing in fdinfo or VmPin.
+	 */
+	bool uid_known;
+	uid_t uid;			/* real uid: the user_struct io_uring charges */
+	uint64_t iouring_kib;
+	/* set by pi_accounting_user_sums (user_known), then used by _compute */
+	bool user_known;
+	uint64_t user_iouring_kib;	/* io_uring buffers of all seen processes of uid */
+	uint64_t user_procs;		/* processes of uid summed (with io_uring buffers) */
+	int64_t proc_headroom_kib;	/* soft limit - max(VmPin, VmLck) */
+	int64_t user_headroom_kib;	/* soft limit - user_iouring_kib (user_known) */
+	bool headroom_by_user;		/* headroom_kib is the user's, smaller */
 };
 
-/* fill the derived fields from the raw ones */
+/* pages of the io_uring buffer [start, end) rounded out to pages, in KiB */
+uint64_t pi_iouring_buffer_kib(uint64_t start, uint64_t end);
+/*
+ * Sum iouring_kib per uid over the n entries (those with uid_known; a
+ * process with CAP_IPC_LOCK charges nothing: io_uring leaves ctx->user
+ * unset), set user_iouring_kib/user_procs on every entry with uid_known
+ * and recompute. A ring shared by several processes (fork) is counted in
+ * each of them: the sum errs on the low-headroom side.
+ */
+void pi_accounting_user_sums(struct pi_accounting *const *a, size_t n);
+
+/*
+ * fill the derived fields from the raw ones: proc_headroom_kib, with
+ * user_known also user_headroom_kib; headroom_kib the smaller of the two
+ * (headroom_by_user when the user's binds)
+ */
 void pi_accounting_compute(struct pi_accounting *a);
 /* status, limits, cgroup of pid; pinned_found given by the caller */
 int pi_accounting_read(pid_t pid, uint64_t pinned_found, struct pi_accounting *ret);

@@ -97,6 +97,9 @@ struct pi_finding {
 	/* memlock-headroom */
 	int64_t headroom_kib;
 	uint64_t limit_kib, vmlck_kib, threshold_kib;
+	bool by_user;			/* the uid's io_uring buffers bind, not VmPin/VmLck */
+	unsigned int uid;
+	uint64_t user_iouring_kib, user_procs;
 	/* fork-unsafe */
 	enum { PI_FORK_PARTIAL, PI_FORK_EDGE_SHARED, PI_FORK_MAP_COUNT, PI_FORK_NO_DONTFORK } fork;
 	uint64_t dontfork_pages;
@@ -139,6 +142,11 @@ struct pi_audit_proc {
 bool pi_release_fork_shares_pinned(const char *release);
 
 /* A system-wide orphaned run as a finding (pid of the holder, if any, by the caller) */
+/*
+ * memlock-headroom: fill f when acc's headroom is under the threshold
+ * (opt_kib: --memlock-headroom, -1 default); false when it is not
+ */
+bool pi_memlock_finding(const struct pi_accounting *acc, int64_t opt_kib, struct pi_finding *f);
 void pi_orphan_finding(struct pi_finding *f, uint64_t pfn_start, uint64_t pfn_end,
 		       const struct pi_orphan_attr *at);
 

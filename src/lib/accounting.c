@@ -127,11 +127,60 @@ void pi_accounting_compute(struct pi_accounting *a)
 	uint64_t charged = a->vmpin_kib > a->vmlck_kib ? a->vmpin_kib : a->vmlck_kib;
 
 	a->headroom_known = a->memlock.known && !a->memlock.soft_unlimited;
-	if (a->headroom_known)
-		a->headroom_kib = (int64_t)(a->memlock.soft / 1024) - (int64_t)charged;
-	else
-		a->headroom_kib = 0;
+	a->headroom_by_user = false;
+	if (a->headroom_known) {
+		int64_t soft = (int64_t)(a->memlock.soft / 1024);
+
+		a->proc_headroom_kib = soft - (int64_t)charged;
+		a->headroom_kib = a->proc_headroom_kib;
+		if (a->user_known) {
+			a->user_headroom_kib = soft - (int64_t)a->user_iouring_kib;
+			if (a->user_headroom_kib < a->proc_headroom_kib) {
+				a->headroom_kib = a->user_headroom_kib;
+				a->headroom_by_user = true;
+			}
+		} else {
+			a->user_headroom_kib = 0;
+		}
+	} else {
+		a->headroom_kib = a->proc_headroom_kib = a->user_headroom_kib = 0;
+	}
 	a->vmpin_delta_kib = (int64_t)(a->pinned_found * (PI_PAGE / 1024)) - (int64_t)a->vmpin_kib;
+}
+
+uint64_t pi_iouring_buffer_kib(uint64_t start, uint64_t end)
+{
+	uint64_t first, last;
+
+	if (end <= start)
+		return 0;
+	first = start & ~(PI_PAGE - 1);
+	last = (end + PI_PAGE - 1) & ~(PI_PAGE - 1);
+	return (last - first) / 1024;
+}
+
+void pi_accounting_user_sums(struct pi_accounting *const *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t sum = 0, procs = 0;
+
+		if (!a[i]->uid_known)
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			const struct pi_accounting *o = a[k];
+
+			/* CAP_IPC_LOCK at ring creation: the ring charges no user */
+			if (!o->uid_known || o->uid != a[i]->uid || o->cap_ipc_lock ||
+			    !o->iouring_kib)
+				continue;
+			sum += o->iouring_kib;
+			procs++;
+		}
+		a[i]->user_known = true;
+		a[i]->user_iouring_kib = sum;
+		a[i]->user_procs = procs;
+		pi_accounting_compute(a[i]);
+	}
 }
 
 int pi_status_capeff_parse(const char *buf, size_t len, uint64_t *ret)
@@ -174,6 +223,8 @@ int pi_accounting_read(pid_t pid, uint64_t pinned_found, struct pi_accounting *r
 	a.has_vmlck = st.has_vmlck;
 	a.vmpin_kib = st.vmpin_kib;
 	a.vmlck_kib = st.vmlck_kib;
+	a.uid_known = true;
+	a.uid = st.uid_real;
 	{
 		_cleanup_free_ char *buf = NULL;
 		size_t len;

@@ -303,6 +303,15 @@ void pi_finding_message(const struct pi_finding *f, char *buf, size_t len)
 			 "(estimate)", n, n == 1 ? "" : "s", h ? " of " : "", h ? h : "");
 		break;
 	case PI_CHK_MEMLOCK_HEADROOM:
+		if (f->by_user) {
+			snprintf(buf, len, "RLIMIT_MEMLOCK headroom %" PRId64 " KiB of %" PRIu64
+				 " KiB (uid %u: io_uring buffers of %" PRIu64 " process(es) %" PRIu64
+				 " KiB; VmPin %" PRIu64 " KiB), under %" PRIu64 " KiB: the next io_uring "
+				 "registration of this user fails with ENOMEM", f->headroom_kib,
+				 f->limit_kib, f->uid, f->user_procs, f->user_iouring_kib, f->vmpin_kib,
+				 f->threshold_kib);
+			break;
+		}
 		snprintf(buf, len, "RLIMIT_MEMLOCK headroom %" PRId64 " KiB of %" PRIu64 " KiB "
 			 "(VmPin %" PRIu64 " KiB, VmLck %" PRIu64 " KiB), under %" PRIu64 " KiB: "
 			 "further pinning fails with ENOMEM", f->headroom_kib, f->limit_kib,
@@ -523,25 +532,38 @@ void pi_orphan_finding(struct pi_finding *f, uint64_t pfn_start, uint64_t pfn_en
 		snprintf(f->detail, sizeof(f->detail), "%s", at->why);
 }
 
-static int memlock_finding(struct pi_audit_proc *a)
+bool pi_memlock_finding(const struct pi_accounting *acc, int64_t opt_kib, struct pi_finding *f)
 {
-	const struct pi_accounting *acc = a->acct;
-	uint64_t t;
-	struct pi_finding *f;
+	uint64_t t = pi_memlock_threshold_kib(acc, opt_kib);
 
-	if (!acc || !a->enabled[PI_CHK_MEMLOCK_HEADROOM])
-		return 0;
-	t = pi_memlock_threshold_kib(acc, a->memlock_threshold_kib);
 	if (!pi_accounting_low_headroom(acc, t))
-		return 0;
-	f = new_finding(a, PI_CHK_MEMLOCK_HEADROOM);
-	if (!f)
-		return -ENOMEM;
+		return false;
+	memset(f, 0, sizeof(*f));
+	f->check = PI_CHK_MEMLOCK_HEADROOM;
 	f->headroom_kib = acc->headroom_kib;
 	f->limit_kib = acc->memlock.soft / 1024;
 	f->vmpin_kib = acc->vmpin_kib;
 	f->vmlck_kib = acc->vmlck_kib;
 	f->threshold_kib = t;
+	f->by_user = acc->headroom_by_user;
+	f->uid = (unsigned int)acc->uid;
+	f->user_iouring_kib = acc->user_iouring_kib;
+	f->user_procs = acc->user_procs;
+	return true;
+}
+
+static int memlock_finding(struct pi_audit_proc *a)
+{
+	struct pi_finding tmp, *f;
+
+	if (!a->acct || !a->enabled[PI_CHK_MEMLOCK_HEADROOM])
+		return 0;
+	if (!pi_memlock_finding(a->acct, a->memlock_threshold_kib, &tmp))
+		return 0;
+	f = new_finding(a, PI_CHK_MEMLOCK_HEADROOM);
+	if (!f)
+		return -ENOMEM;
+	*f = tmp;
 	return 0;
 }
 

@@ -455,6 +455,71 @@ static void test_memlock(void)
 	pi_audit_proc_free(&a);
 }
 
+/* io_uring charges the user: headroom = soft limit - the uid's io_uring buffers when less */
+static void test_memlock_user(void)
+{
+	struct pi_accounting acc[5], *pa[5];
+	struct pi_finding f;
+	char msg[320];
+
+	/* 1 MiB limit; uid 1000: two processes with 256 KiB each, VmPin 256 */
+	for (int i = 0; i < 5; i++) {
+		set_acct(&acc[i], 1024 << 10, 256, 0, false);
+		acc[i].uid_known = true;
+		acc[i].uid = 1000;
+		acc[i].iouring_kib = 256;
+		pa[i] = &acc[i];
+	}
+	/* uid 1001, 512 KiB: another user's sum */
+	acc[2].uid = 1001;
+	acc[2].iouring_kib = 512;
+	acc[2].vmpin_kib = 512;
+	/* uid 1000 with CAP_IPC_LOCK: its rings charge nobody */
+	acc[3].cap_ipc_lock = true;
+	acc[3].iouring_kib = 4096;
+	/* uid 1000, no rings, VmLck 900 (VFIO): its own counters bind */
+	acc[4].iouring_kib = 0;
+	acc[4].vmpin_kib = 0;
+	acc[4].vmlck_kib = 900;
+	pi_accounting_compute(&acc[2]);
+	pi_accounting_compute(&acc[4]);
+	ok(acc[0].headroom_kib == 768 && !acc[0].headroom_by_user && !acc[0].user_known,
+	   "before the pass: per-process headroom 1024 - 256 = 768");
+	is_int(pi_iouring_buffer_kib(0x1000, 0x41000), 256, "buffer of 64 pages: 256 KiB");
+	is_int(pi_iouring_buffer_kib(0x1800, 0x2001), 8, "unaligned buffer: pages rounded out");
+	is_int(pi_iouring_buffer_kib(0x1000, 0x1000), 0, "empty buffer: nothing");
+	pi_accounting_user_sums(pa, 5);
+	ok(acc[0].user_known && acc[0].user_iouring_kib == 512 && acc[0].user_procs == 2,
+	   "uid 1000: 2 processes, 512 KiB (CAP_IPC_LOCK and ringless ones do not add)");
+	ok(acc[0].proc_headroom_kib == 768 && acc[0].user_headroom_kib == 512 &&
+	   acc[0].headroom_kib == 512 && acc[0].headroom_by_user,
+	   "uid 1000: headroom 1024 - 512 = 512, by user");
+	ok(acc[1].headroom_kib == 512 && acc[1].headroom_by_user, "the other process of uid 1000 too");
+	ok(acc[2].user_iouring_kib == 512 && acc[2].headroom_kib == 512 && !acc[2].headroom_by_user,
+	   "uid 1001 alone: the user's sum equals its VmPin, process binds (ties go to process)");
+	ok(acc[4].user_iouring_kib == 512 && acc[4].headroom_kib == 124 && !acc[4].headroom_by_user,
+	   "VmLck 900 binds before the user's 512 KiB");
+	ok(acc[3].headroom_kib == 512 && acc[3].headroom_by_user &&
+	   !pi_accounting_low_headroom(&acc[3], 1000000), "CAP_IPC_LOCK: headroom shown, never low");
+	/* the threshold check follows the user's headroom */
+	ok(pi_accounting_low_headroom(&acc[0], 600) && !pi_accounting_low_headroom(&acc[0], 500),
+	   "threshold 600 KiB warns at 512 KiB left, 500 does not");
+	ok(pi_memlock_finding(&acc[0], 600, &f) && f.by_user && f.headroom_kib == 512 &&
+	   f.user_iouring_kib == 512 && f.uid == 1000 && f.threshold_kib == 600,
+	   "memlock-headroom finding by user");
+	pi_finding_message(&f, msg, sizeof(msg));
+	ok(strstr(msg, "uid 1000") && strstr(msg, "512 KiB") && strstr(msg, "ENOMEM"),
+	   "message: %s", msg);
+	ok(!pi_memlock_finding(&acc[0], -1, &f), "default threshold (102 KiB): quiet");
+	/* again: idempotent */
+	pi_accounting_user_sums(pa, 5);
+	ok(acc[0].user_iouring_kib == 512 && acc[0].headroom_kib == 512, "a second pass: the same");
+	/* limit lowered under the user's sum: negative, as the kernel would refuse */
+	acc[0].memlock.soft = 300 << 10;
+	pi_accounting_compute(&acc[0]);
+	ok(acc[0].headroom_kib == -212 && acc[0].headroom_by_user, "300 KiB limit: -212 KiB by user");
+}
+
 static void test_fork(void)
 {
 	struct pi_smaps_vma v[3] = {
@@ -687,6 +752,7 @@ int main(void)
 	test_mapping();
 	test_accounting();
 	test_memlock();
+	test_memlock_user();
 	test_fork();
 	test_movable();
 	test_vfio();
