@@ -361,8 +361,13 @@ static int audit_one(struct audit *au, pid_t pid)
 	if (r == 0) {
 		/* found pages, not VFIO's: what VmPin should account for */
 		acct_ok = pi_accounting_read(pid, a.held - a.vfio_pages, &acct) == 0;
-		if (acct_ok)
+		if (acct_ok) {
+			for (size_t k = 0; k < p.holders.n; k++)
+				if (p.holders.h[k].kind == PI_HOLDER_IO_URING)
+					acct.iouring_kib += pi_iouring_buffer_kib(p.holders.h[k].start,
+										  p.holders.h[k].end);
 			a.acct = &acct;
+		}
 		r = pi_audit_proc_finish(&a);
 	}
 	ap = add_proc(au, &p);
@@ -612,6 +617,140 @@ static void fold_sys_orphans(struct audit *au)
 	au->nfinds = out;
 }
 
+/*
+ * io_uring charges the user (uid), not the process: once every process is
+ * audited, sum their io_uring buffers per uid, and where the user's sum
+ * leaves less headroom than the process's own counters, the memlock-headroom
+ * finding follows it (updated, or added after the process's findings).
+ */
+static bool audited_pid(const struct audit *au, pid_t pid)
+{
+	for (size_t i = 0; i < au->nprocs; i++)
+		if (au->procs[i].pid == pid)
+			return true;
+	return false;
+}
+
+static bool uid_audited(const struct audit *au, uid_t uid)
+{
+	for (size_t i = 0; i < au->nprocs; i++)
+		if (!au->procs[i].gone && au->procs[i].acct_ok && au->procs[i].acct.uid == uid)
+			return true;
+	return false;
+}
+
+/*
+ * With PIDs given (not --all), the other processes of the audited uids:
+ * their io_uring buffers count against the same user. Their accounting
+ * (for CAP_IPC_LOCK) and buffers only; -ENOMEM or 0.
+ */
+static int memlock_companions(struct audit *au, struct pi_accounting **ret, size_t *ret_n)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t npids = 0, pids_cap = 0, n = 0, cap = 0;
+	struct pi_accounting *x = NULL;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (pi_procsel_all(&pids, &npids, &pids_cap) < 0)
+		return 0;	/* the sum covers the audited processes only */
+	for (size_t i = 0; i < npids; i++) {
+		struct pi_holder_list hl = { 0 };
+		struct pi_status st;
+		struct pi_accounting a;
+		uint64_t kib = 0;
+
+		if (audited_pid(au, pids[i]) || pi_status_read(pids[i], &st) < 0 ||
+		    !uid_audited(au, st.uid_real))
+			continue;
+		if (pi_holders_read(pids[i], &hl) < 0)
+			continue;
+		for (size_t k = 0; k < hl.n; k++)
+			if (hl.h[k].kind == PI_HOLDER_IO_URING)
+				kib += pi_iouring_buffer_kib(hl.h[k].start, hl.h[k].end);
+		pi_holder_list_free(&hl);
+		if (!kib || pi_accounting_read(pids[i], 0, &a) < 0)
+			continue;
+		a.iouring_kib = kib;
+		if (pi_grow((void **)&x, &cap, n + 1, sizeof(*x)) < 0) {
+			free(x);
+			return -ENOMEM;
+		}
+		x[n++] = a;
+	}
+	*ret = x;
+	*ret_n = n;
+	return 0;
+}
+
+static int memlock_user_pass(struct audit *au)
+{
+	struct pi_accounting **pa, *comp = NULL;
+	size_t n = 0, ncomp = 0;
+	int r;
+
+	if (!au->cli->all) {
+		r = memlock_companions(au, &comp, &ncomp);
+		if (r < 0)
+			return r;
+	}
+	pa = calloc(au->nprocs + ncomp + 1, sizeof(*pa));
+	if (!pa) {
+		free(comp);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < au->nprocs; i++)
+		if (!au->procs[i].gone && au->procs[i].acct_ok)
+			pa[n++] = &au->procs[i].acct;
+	for (size_t i = 0; i < ncomp; i++)
+		pa[n++] = &comp[i];
+	pi_accounting_user_sums(pa, n);
+	free(pa);
+	free(comp);
+	for (size_t i = 0; i < au->nprocs && au->run[PI_CHK_MEMLOCK_HEADROOM]; i++) {
+		const struct audit_proc *ap = &au->procs[i];
+		struct audit_finding *af = NULL;
+		struct pi_finding f;
+		size_t at = SIZE_MAX, first_proc = au->nfinds;
+		bool low;
+
+		if (ap->gone || !ap->acct_ok)
+			continue;
+		low = pi_memlock_finding(&ap->acct, au->cli->memlock_headroom_kib, &f);
+		for (size_t k = 0; k < au->nfinds; k++) {
+			if (au->finds[k].proc == NO_PROC)
+				continue;
+			if (first_proc == au->nfinds)
+				first_proc = k;
+			if (au->finds[k].proc == i && au->finds[k].f.check == PI_CHK_MEMLOCK_HEADROOM)
+				af = &au->finds[k];
+			if (au->finds[k].proc <= i)
+				at = k + 1;
+		}
+		if (af) {
+			if (low)
+				af->f = f;	/* the per-process one, or the user's now */
+			continue;
+		}
+		if (!low)
+			continue;
+		if (at == SIZE_MAX)
+			at = first_proc;
+		if (pi_grow((void **)&au->finds, &au->finds_cap, au->nfinds + 1,
+			    sizeof(*au->finds)) < 0)
+			return -ENOMEM;
+		memmove(&au->finds[at + 1], &au->finds[at], (au->nfinds - at) * sizeof(*au->finds));
+		au->nfinds++;
+		af = &au->finds[at];
+		memset(af, 0, sizeof(*af));
+		af->proc = i;
+		af->pid = ap->pid;
+		af->f = f;
+		au->count[PI_CHK_MEMLOCK_HEADROOM]++;
+	}
+	return 0;
+}
+
 static int audit_walk_procs(struct audit *au)
 {
 	const struct pi_cli *cli = au->cli;
@@ -647,6 +786,9 @@ static int audit_walk_procs(struct audit *au)
 			return r;
 	}
 	fold_sys_orphans(au);
+	r = memlock_user_pass(au);
+	if (r < 0)
+		return r;
 	if (au->unreadable)
 		pi_warn("%zu process(es) could not be checked for pins (their fd directory "
 			"needs root or CAP_SYS_PTRACE)", au->unreadable);
@@ -847,6 +989,8 @@ static void print_json(struct audit *au, FILE *out)
 			jw_i64(&w, "headroom_kib", af->f.headroom_kib);
 			jw_u64(&w, "memlock_limit_kib", af->f.limit_kib);
 			jw_u64(&w, "threshold_kib", af->f.threshold_kib);
+			jw_string(&w, "headroom_by", af->f.by_user ? "user" : "process");
+			jw_u64(&w, "user_iouring_kib", af->f.user_iouring_kib);
 		}
 		if (af->f.check == PI_CHK_FORK_UNSAFE) {
 			static const char *const kinds[] = { "partial-dontfork", "edge-shared",
@@ -910,10 +1054,34 @@ static void print_json(struct audit *au, FILE *out)
 				jw_u64(&w, "limit_kib", a->memlock.soft / 1024);
 			else
 				jw_null(&w, "limit_kib");
-			if (a->headroom_known)
-				jw_i64(&w, "headroom_kib", a->headroom_kib);
+			if (a->has_vmpin)
+				jw_u64(&w, "vmpin_kib", a->vmpin_kib);
 			else
+				jw_null(&w, "vmpin_kib");
+			jw_u64(&w, "iouring_kib", a->iouring_kib);
+			if (a->user_known) {
+				jw_u64(&w, "uid", a->uid);
+				jw_u64(&w, "user_iouring_kib", a->user_iouring_kib);
+				jw_u64(&w, "user_iouring_procs", a->user_procs);
+			} else {
+				jw_null(&w, "uid");
+				jw_null(&w, "user_iouring_kib");
+				jw_null(&w, "user_iouring_procs");
+			}
+			if (a->headroom_known) {
+				jw_i64(&w, "process_headroom_kib", a->proc_headroom_kib);
+				if (a->user_known)
+					jw_i64(&w, "user_headroom_kib", a->user_headroom_kib);
+				else
+					jw_null(&w, "user_headroom_kib");
+				jw_i64(&w, "headroom_kib", a->headroom_kib);
+				jw_string(&w, "headroom_by", a->headroom_by_user ? "user" : "process");
+			} else {
+				jw_null(&w, "process_headroom_kib");
+				jw_null(&w, "user_headroom_kib");
 				jw_null(&w, "headroom_kib");
+				jw_null(&w, "headroom_by");
+			}
 			if (a->cap_known)
 				jw_bool(&w, "cap_ipc_lock", a->cap_ipc_lock);
 			else
@@ -990,7 +1158,7 @@ static void print_prometheus(struct audit *au, FILE *out)
 		    "Anonymous pages that may be pinned (holder range or bias test), per process");
 	prom_per_proc(au, out, "pininspect_maybe_pinned_pages", PI_V_MAYBE);
 	prom_family(out, "pininspect_memlock_headroom_bytes",
-		    "RLIMIT_MEMLOCK soft limit minus max(VmPin, VmLck) in bytes, per process with a finite limit");
+		    "RLIMIT_MEMLOCK soft limit minus max(VmPin, VmLck), or minus the io_uring buffers of the uid when less, in bytes, per process with a finite limit");
 	for (size_t i = 0; i < au->nprocs; i++) {
 		const struct audit_proc *ap = &au->procs[i];
 		char *comm;
@@ -1000,6 +1168,33 @@ static void print_prometheus(struct audit *au, FILE *out)
 		comm = pi_escape_prom_label(ap->comm);
 		fprintf(out, "pininspect_memlock_headroom_bytes{pid=\"%d\",comm=\"%s\"} %" PRId64 "\n",
 			(int)ap->pid, comm ? comm : "", ap->acct.headroom_kib * 1024);
+		free(comm);
+	}
+	prom_family(out, "pininspect_memlock_headroom_by_user",
+		    "1 when the io_uring buffers of the process's uid bind its memlock headroom, 0 when its VmPin/VmLck");
+	for (size_t i = 0; i < au->nprocs; i++) {
+		const struct audit_proc *ap = &au->procs[i];
+		char *comm;
+
+		if (ap->gone || !ap->acct_ok || !ap->acct.headroom_known)
+			continue;
+		comm = pi_escape_prom_label(ap->comm);
+		fprintf(out, "pininspect_memlock_headroom_by_user{pid=\"%d\",comm=\"%s\"} %d\n",
+			(int)ap->pid, comm ? comm : "", ap->acct.headroom_by_user ? 1 : 0);
+		free(comm);
+	}
+	prom_family(out, "pininspect_memlock_user_iouring_bytes",
+		    "io_uring registered buffers of the audited processes of the process's uid (without CAP_IPC_LOCK)");
+	for (size_t i = 0; i < au->nprocs; i++) {
+		const struct audit_proc *ap = &au->procs[i];
+		char *comm;
+
+		if (ap->gone || !ap->acct_ok || !ap->acct.user_known)
+			continue;
+		comm = pi_escape_prom_label(ap->comm);
+		fprintf(out, "pininspect_memlock_user_iouring_bytes{pid=\"%d\",comm=\"%s\",uid=\"%u\"} %" PRIu64 "\n",
+			(int)ap->pid, comm ? comm : "", (unsigned int)ap->acct.uid,
+			ap->acct.user_iouring_kib * 1024);
 		free(comm);
 	}
 	if (au->sys_scan) {

@@ -515,6 +515,24 @@ static void extras_read(struct map_ctx *m)
 			pi_accounting_compute(&x->acct);
 		}
 		x->smaps_ok = pi_smaps_read(p->pid, &x->smaps) == 0;
+		x->acct.uid_known = true;
+		x->acct.uid = p->uid;
+		x->acct.iouring_kib = 0;
+		for (size_t k = 0; k < p->nholders; k++)
+			if (p->holders[k].h.kind == PI_HOLDER_IO_URING)
+				x->acct.iouring_kib += pi_iouring_buffer_kib(p->holders[k].h.start,
+									     p->holders[k].h.end);
+	}
+	/* io_uring charges the user: sum over every process the walk kept */
+	{
+		struct pi_accounting **pa = calloc(m->rmap.nprocs ? m->rmap.nprocs : 1, sizeof(*pa));
+
+		if (pa) {
+			for (size_t i = 0; i < m->rmap.nprocs; i++)
+				pa[i] = &m->extra[i].acct;
+			pi_accounting_user_sums(pa, m->rmap.nprocs);
+			free(pa);
+		}
 	}
 }
 
@@ -583,10 +601,30 @@ static void json_acct(struct jsonwrt *w, const struct map_ctx *m, size_t i)
 		jw_bool(w, "cap_ipc_lock", a->cap_ipc_lock);
 	else
 		jw_null(w, "cap_ipc_lock");
-	if (a->headroom_known)
+	jw_u64(w, "iouring_kib", a->iouring_kib);
+	if (a->user_known) {
+		jw_u64(w, "uid", a->uid);
+		jw_u64(w, "user_iouring_kib", a->user_iouring_kib);
+		jw_u64(w, "user_iouring_procs", a->user_procs);
+	} else {
+		jw_null(w, "uid");
+		jw_null(w, "user_iouring_kib");
+		jw_null(w, "user_iouring_procs");
+	}
+	if (a->headroom_known) {
+		jw_i64(w, "process_headroom_kib", a->proc_headroom_kib);
+		if (a->user_known)
+			jw_i64(w, "user_headroom_kib", a->user_headroom_kib);
+		else
+			jw_null(w, "user_headroom_kib");
 		jw_i64(w, "headroom_kib", a->headroom_kib);
-	else
+		jw_string(w, "headroom_by", a->headroom_by_user ? "user" : "process");
+	} else {
+		jw_null(w, "process_headroom_kib");
+		jw_null(w, "user_headroom_kib");
 		jw_null(w, "headroom_kib");
+		jw_null(w, "headroom_by");
+	}
 	if (m->extra[i].smaps_ok)
 		jw_u64(w, "vma_count", m->extra[i].smaps.n);
 	else
@@ -1017,10 +1055,18 @@ static int table_out(struct map_ctx *m)
 		uint64_t t = pi_memlock_threshold_kib(a, m->cli->memlock_headroom_kib);
 
 		if (pi_accounting_low_headroom(a, t))
-			printf("warning: pid %d (%s): RLIMIT_MEMLOCK headroom %" PRId64 " KiB, under "
+		{
+			char by[96] = "";
+
+			if (a->headroom_by_user)
+				snprintf(by, sizeof(by), " (uid %u: io_uring buffers of %" PRIu64
+					 " process(es) %" PRIu64 " KiB)", (unsigned int)a->uid,
+					 a->user_procs, a->user_iouring_kib);
+			printf("warning: pid %d (%s): RLIMIT_MEMLOCK headroom %" PRId64 " KiB%s, under "
 			       "%" PRIu64 " KiB (%s): further pinning fails with ENOMEM\n", (int)p->pid,
-			       p->comm, a->headroom_kib, t, m->cli->memlock_headroom_kib >= 0 ?
+			       p->comm, a->headroom_kib, by, t, m->cli->memlock_headroom_kib >= 0 ?
 			       "--memlock-headroom" : "10% of the limit, at most 1 MiB");
+		}
 		if (m->extra[i].smaps_ok && m->max_map_count &&
 		    m->extra[i].smaps.n * 10 > m->max_map_count * 9)
 			printf("warning: pid %d (%s): %zu VMAs of vm.max_map_count %" PRIu64
@@ -1089,6 +1135,8 @@ static void prom_proc(const struct map_ctx *m, const char *name, const char *hel
 		case 1: if (!a->has_vmpin) continue; v = (double)a->vmpin_kib * 1024; break;
 		case 2: if (!a->has_vmlck) continue; v = (double)a->vmlck_kib * 1024; break;
 		case 3: if (!a->headroom_known) continue; v = (double)a->memlock.soft; break;
+		case 5: if (!a->user_known) continue; v = (double)a->user_iouring_kib * 1024; break;
+		case 6: if (!a->headroom_known) continue; v = a->headroom_by_user; break;
 		default: if (!a->headroom_known) continue; v = (double)a->headroom_kib * 1024; break;
 		}
 		if (m->cli->npids && !pid_selected(m->cli, p->pid))
@@ -1143,7 +1191,12 @@ static void prom_out(struct map_ctx *m)
 	prom_proc(m, "pininspect_pin_process_vmlck_bytes", "VmLck (locked_vm: mlock, VFIO)", 2);
 	prom_proc(m, "pininspect_pin_process_memlock_limit_bytes", "RLIMIT_MEMLOCK soft limit", 3);
 	prom_proc(m, "pininspect_pin_process_memlock_headroom_bytes",
-		  "RLIMIT_MEMLOCK minus the larger of VmPin and VmLck", 4);
+		  "RLIMIT_MEMLOCK minus the larger of VmPin and VmLck, or minus the io_uring "
+		  "buffers of the process's uid when that is less", 4);
+	prom_proc(m, "pininspect_pin_process_memlock_headroom_by_user",
+		  "1 when the uid's io_uring buffers bind the headroom, 0 when the process's VmPin/VmLck", 6);
+	prom_proc(m, "pininspect_pin_process_user_iouring_bytes",
+		  "io_uring registered buffers of all processes of the process's uid (without CAP_IPC_LOCK)", 5);
 	acc = calloc(m->rmap.nprocs ? m->rmap.nprocs : 1, sizeof(*acc));
 	for (size_t i = 0; acc && i < m->rmap.nprocs; i++)
 		acc[i] = m->extra[i].acct;
