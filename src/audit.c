@@ -366,6 +366,8 @@ static int audit_one(struct audit *au, pid_t pid)
 				if (p.holders.h[k].kind == PI_HOLDER_IO_URING)
 					acct.iouring_kib += pi_iouring_buffer_kib(p.holders.h[k].start,
 										  p.holders.h[k].end);
+			acct.iouring_kib = pi_iouring_charge_kib(acct.iouring_kib, acct.has_vmpin,
+								 acct.vmpin_kib, (unsigned int)p.rdma.n);
 			a.acct = &acct;
 		}
 		r = pi_audit_proc_finish(&a);
@@ -671,7 +673,15 @@ static int memlock_companions(struct audit *au, struct pi_accounting **ret, size
 		pi_holder_list_free(&hl);
 		if (!kib || pi_accounting_read(pids[i], 0, &a) < 0)
 			continue;
-		a.iouring_kib = kib;
+		{
+			struct pi_rdma_mr_list mrs = { 0 };
+			unsigned int nmrs = 0;
+
+			if (pi_rdma_mrs_read(pids[i], &mrs) == 0)
+				nmrs = (unsigned int)mrs.n;
+			pi_rdma_mr_list_free(&mrs);
+			a.iouring_kib = pi_iouring_charge_kib(kib, a.has_vmpin, a.vmpin_kib, nmrs);
+		}
 		if (pi_grow((void **)&x, &cap, n + 1, sizeof(*x)) < 0) {
 			free(x);
 			return -ENOMEM;

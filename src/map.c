@@ -522,6 +522,8 @@ static void extras_read(struct map_ctx *m)
 			if (p->holders[k].h.kind == PI_HOLDER_IO_URING)
 				x->acct.iouring_kib += pi_iouring_buffer_kib(p->holders[k].h.start,
 									     p->holders[k].h.end);
+		x->acct.iouring_kib = pi_iouring_charge_kib(x->acct.iouring_kib, x->acct.has_vmpin,
+							    x->acct.vmpin_kib, p->rdma_mrs);
 	}
 	/* io_uring charges the user: sum over every process the walk kept */
 	{

@@ -65,10 +65,10 @@ struct pi_accounting {
 	/*
 	 * io_uring's charge to the user (issue 10 item 4). iouring_kib: the
 	 * pages of this process's registered buffers (fdinfo ranges rounded out
-	 * to pages), an approximation of the kernel's acct_pages: a buffer in
-	 * a huge page or large folio is charged the whole folio once per ring,
-	 * and the ring memory itself (SQ/CQ, SQEs: 2 pages for a small ring on
-	 * 6.18) is charged to the user without showing in fdinfo or VmPin.
+	 * to pages), or VmPin when that is more and no RDMA MR shares it
+	 * (pi_iouring_charge_kib: whole folios of huge pages). The ring memory
+	 * itself (SQ/CQ, SQEs: 2 pages for a small ring on 6.18) is charged to
+	 * the user without showing in fdinfo or VmPin: not counted.
 	 */
 	bool uid_known;
 	uid_t uid;			/* real uid: the user_struct io_uring charges */
@@ -84,6 +84,16 @@ struct pi_accounting {
 
 /* pages of the io_uring buffer [start, end) rounded out to pages, in KiB */
 uint64_t pi_iouring_buffer_kib(uint64_t start, uint64_t end);
+/*
+ * io_uring's charge of a process from its buffers' pages (buffer_kib) and
+ * VmPin: io_uring adds the same acct_pages to the ring creator's pinned_vm
+ * as to the user's locked_vm, whole folios included, so when VmPin is more
+ * than the buffer pages of a process with rings and no RDMA MR (the other
+ * pinned_vm charger), VmPin is the charge (a buffer in a THP or hugetlb
+ * page: the whole folio). Otherwise the buffer pages. 0 without buffers.
+ */
+uint64_t pi_iouring_charge_kib(uint64_t buffer_kib, bool has_vmpin, uint64_t vmpin_kib,
+			       unsigned int rdma_mrs);
 /*
  * Sum iouring_kib per uid over the n entries (those with uid_known; a
  * process with CAP_IPC_LOCK charges nothing: io_uring leaves ctx->user

@@ -159,6 +159,14 @@ uint64_t pi_iouring_buffer_kib(uint64_t start, uint64_t end)
 	return (last - first) / 1024;
 }
 
+uint64_t pi_iouring_charge_kib(uint64_t buffer_kib, bool has_vmpin, uint64_t vmpin_kib,
+			       unsigned int rdma_mrs)
+{
+	if (buffer_kib && !rdma_mrs && has_vmpin && vmpin_kib > buffer_kib)
+		return vmpin_kib;
+	return buffer_kib;
+}
+
 void pi_accounting_user_sums(struct pi_accounting *const *a, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

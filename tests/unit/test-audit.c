@@ -488,6 +488,12 @@ static void test_memlock_user(void)
 	is_int(pi_iouring_buffer_kib(0x1000, 0x41000), 256, "buffer of 64 pages: 256 KiB");
 	is_int(pi_iouring_buffer_kib(0x1800, 0x2001), 8, "unaligned buffer: pages rounded out");
 	is_int(pi_iouring_buffer_kib(0x1000, 0x1000), 0, "empty buffer: nothing");
+	is_int(pi_iouring_charge_kib(64, true, 2048, 0), 2048,
+	       "64 KiB buffer in a THP, VmPin 2048: the whole folio is charged");
+	is_int(pi_iouring_charge_kib(64, true, 2048, 1), 64, "with an RDMA MR VmPin is not io_uring's alone");
+	is_int(pi_iouring_charge_kib(256, true, 0, 0), 256, "inherited ring (VmPin 0): the buffer pages");
+	is_int(pi_iouring_charge_kib(0, true, 512, 0), 0, "VmPin without io_uring buffers: no io_uring charge");
+	is_int(pi_iouring_charge_kib(256, false, 0, 0), 256, "no VmPin line: the buffer pages");
 	pi_accounting_user_sums(pa, 5);
 	ok(acc[0].user_known && acc[0].user_iouring_kib == 512 && acc[0].user_procs == 2,
 	   "uid 1000: 2 processes, 512 KiB (CAP_IPC_LOCK and ringless ones do not add)");
