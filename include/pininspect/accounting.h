@@ -106,7 +106,9 @@ void pi_accounting_user_sums(struct pi_accounting *const *a, size_t n);
 /*
  * fill the derived fields from the raw ones: proc_headroom_kib, with
  * user_known also user_headroom_kib; headroom_kib the smaller of the two
- * (headroom_by_user when the user's binds)
+ * (headroom_by_user when the user's binds), but the process's with
+ * CAP_IPC_LOCK (io_uring then checks no user sum; the headroom is shown,
+ * never warned about, as before)
  */
 void pi_accounting_compute(struct pi_accounting *a);
 /* status, limits, cgroup of pid; pinned_found given by the caller */

@@ -135,7 +135,8 @@ void pi_accounting_compute(struct pi_accounting *a)
 		a->headroom_kib = a->proc_headroom_kib;
 		if (a->user_known) {
 			a->user_headroom_kib = soft - (int64_t)a->user_iouring_kib;
-			if (a->user_headroom_kib < a->proc_headroom_kib) {
+			/* CAP_IPC_LOCK: its rings check no user sum (ctx->user unset) */
+			if (!a->cap_ipc_lock && a->user_headroom_kib < a->proc_headroom_kib) {
 				a->headroom_kib = a->user_headroom_kib;
 				a->headroom_by_user = true;
 			}
