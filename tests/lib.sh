@@ -23,13 +23,25 @@ require_root() { [ "$(id -u)" = 0 ] || skip_all "needs root"; }
 require_pinload() { [ -x "$PINLOAD" ] || skip_all "pinload not built (liburing-dev missing)"; }
 require_jq() { command -v jq >/dev/null || skip_all "jq not installed"; }
 
+# orphan_lock [-s]: pinned pages that no process maps (a registered buffer
+# munmapped or MADV_DONTNEEDed, a ring outliving its process) are matched
+# to holders by page counts, so two tests' orphans at once get mixed up, and
+# a churn of exiting pinning processes lands among them. Tests that make
+# orphans or churn, or assert whose orphans are whose, hold this lock
+# exclusively until they exit; -s (shared) only keeps those out. Children
+# (pinload) do not inherit it.
+orphan_lock() {
+	exec 9>>"${TMPDIR:-/tmp}/pininspect-orphans.lock"
+	flock "${1:--x}" -w 900 9 2>/dev/null || diag "orphan lock not taken in 900 s"
+}
+
 # start_pinload OUTFILE ARGS...: runs pinload fed by a pipe that we hold open;
 # sets PL_PID (pinload's pid). Stopped by stop_pinload (and on EXIT).
 PL_PIDS=""
 start_pinload() {
 	local out="$1"; shift
 	: >"$out"
-	"$PINLOAD" --no-stdin "$@" >"$out" 2>"$out.err" &
+	"$PINLOAD" --no-stdin "$@" >"$out" 2>"$out.err" 9>&- &
 	PL_PID=$!
 	PL_PIDS="$PL_PIDS $PL_PID"
 	for _ in $(seq 100); do

@@ -1,12 +1,14 @@
 # Helpers for the watch-*.test live tests; sourced after tests/lib.sh.
 require_root; require_pinload; require_jq
+# the watch tests munmap and MADV_DONTNEED registered buffers: orphaned pins
+orphan_lock
 
 # start_watch OUT ARGS...: pininspect in the background (W_PID), ready once
 # the NDJSON start object is out (the baseline is taken).
 start_watch() {
 	local out="$1"; shift
 	: >"$out"	# the background job truncates it too late for the check below
-	"$PININSPECT" "$@" >"$out" 2>"$out.err" &
+	"$PININSPECT" "$@" >"$out" 2>"$out.err" 9>&- &
 	W_PID=$!
 	for _ in $(seq 200); do
 		grep -q '"type":"start"' "$out" 2>/dev/null && return 0
