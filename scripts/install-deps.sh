@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what pininspect needs to build and test on Debian 12 (as root).
 # prometheus: Debian ships promtool only in it (19 MB download, 96 MB
-# installed; it also installs the server, enabled by its postinst); the audit
+# installed; it also installs the server, not started here); the audit
 # tests validate the textfile output with `promtool check metrics` and skip
 # that when it is absent.
 set -e
@@ -26,6 +26,14 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# no daemon of these packages (the prometheus server) is started by this
+# install: a policy-rc.d that refuses, for this run only (invoke-rc.d and
+# deb-systemd-invoke honour it), unless the host has one of its own
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
