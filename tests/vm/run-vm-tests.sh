@@ -18,12 +18,14 @@
 #   KPP_VM_MODULES   extra kernel modules to load first, by name ("rdma_rxe")
 #   KPP_VM_LOCKDOWN  0 skips the second boot with lockdown=integrity
 #   KPP_VM_ACCEL     tcg or kvm (default: kvm only with real vmx/svm)
-#   KPP_VM_TIMEOUT   seconds per boot (default 120)
+#   KPP_VM_TIMEOUT   seconds per boot (default 420)
 #   KPP_VM_PATCH_KERNEL  uncompressed vmlinux with kernel/patches applied
 #                    (default: the one "kernel/patches/check.sh --guest-kernel"
 #                    leaves in /var/tmp/kpagepin-patches/guest, if present);
 #                    it is booted too, with and without lockdown, expecting
 #                    the built-in provider "patch"
+#   KPP_VM_SCRIPTS   guest scripts to run instead of tests/vm/guest-*.sh, and
+#                    only the default boot (bench/guest-sources.sh uses it)
 #   QEMU             qemu binary (default qemu-system-x86_64)
 
 set -u
@@ -220,7 +222,7 @@ cp "$here/vm-init" "$root/init"
 chmod 755 "$root/init"
 cp "$mb/kpagepin.ko" "$root/lib/"
 cp "$gp" "$root/bin/"
-for s in "$here"/guest-*.sh; do
+for s in ${KPP_VM_SCRIPTS:-"$here"/guest-*.sh}; do
 	[ -f "$s" ] && cp "$s" "$root/tests/"
 done
 # the guest scripts' JSON reader (busybox has no jq)
@@ -390,6 +392,7 @@ scenarios_ran() {	# scenarios_ran BOOT CONFIG-FILE
 }
 
 boot default ""
+[ -n "${KPP_VM_SCRIPTS:-}" ] && finish
 scenarios_ran default "/boot/config-$kver"
 [ "${KPP_VM_LOCKDOWN:-1}" = 0 ] || boot lockdown "lockdown=integrity"
 if [ -z "$vfio_why" ]; then
