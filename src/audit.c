@@ -843,9 +843,9 @@ static size_t audited(const struct audit *au)
 static int print_table(struct audit *au, FILE *out)
 {
 	static const char *const cols[] = { "PID", "COMM", "CHECK", "SEVERITY", "START", "END",
-					    "PAGES", "MESSAGE" };
+					    "PAGES", "KIND", "MESSAGE" };
 	static const int flags[] = { SCOLS_FL_RIGHT, 0, 0, 0, SCOLS_FL_RIGHT, SCOLS_FL_RIGHT,
-				     SCOLS_FL_RIGHT, 0 };
+				     SCOLS_FL_RIGHT, 0, 0 };
 	const struct pi_cli *cli = au->cli;
 	size_t sev[3] = { 0 };
 	int r = 0;
@@ -867,7 +867,7 @@ static int print_table(struct audit *au, FILE *out)
 			const struct audit_finding *af = &au->finds[i];
 			const char *comm = finding_comm(au, af);
 			struct libscols_line *ln = scols_table_new_line(tb, NULL);
-			char buf[7][512];
+			char buf[8][512];
 
 			if (!ln) {
 				r = -ENOMEM;
@@ -885,16 +885,19 @@ static int print_table(struct audit *au, FILE *out)
 				snprintf(buf[5], sizeof(buf[5]), "-");
 			}
 			snprintf(buf[6], sizeof(buf[6]), "%" PRIu64, af->f.pages);
+			/* per-page findings know the kind of their pages */
+			snprintf(buf[7], sizeof(buf[7]), "%s", af->f.has_kind ?
+				 pi_kind_name((enum pi_kind)af->f.kind) : "-");
 			/*
 			 * No pi_escape_text() here: libsmartcols encodes control
 			 * bytes, invalid UTF-8 and an ambiguous "\\x" itself, so
 			 * escaping first would show a backslash as \x5cx5c.
 			 */
-			for (size_t c = 0; c < 7; c++)
+			for (size_t c = 0; c < 8; c++)
 				if (scols_line_set_data(ln, c, buf[c]))
 					r = -ENOMEM;
 			pi_finding_message(&af->f, buf[0], sizeof(buf[0]));
-			if (scols_line_set_data(ln, 7, buf[0]))
+			if (scols_line_set_data(ln, 8, buf[0]))
 				r = -ENOMEM;
 		}
 		if (r == 0)
