@@ -1134,6 +1134,32 @@ static void prom_family(FILE *out, const char *name, const char *help)
 }
 
 /* one sample per audited process; label values escaped for the exposition format */
+enum memlock_gauge { ML_HEADROOM, ML_BY_USER, ML_USER_IOURING };
+
+/* a memlock gauge for each audited process it applies to */
+static void prom_memlock(const struct audit *au, FILE *out, const char *name, enum memlock_gauge g)
+{
+	for (size_t i = 0; i < au->nprocs; i++) {
+		const struct audit_proc *ap = &au->procs[i];
+		const struct pi_accounting *a = &ap->acct;
+		char *comm;
+
+		if (ap->gone || !ap->acct_ok || !(g == ML_USER_IOURING ? a->user_known : a->headroom_known))
+			continue;
+		comm = pi_escape_prom_label(ap->comm);
+		fprintf(out, "%s{pid=\"%d\",comm=\"%s\"", name, (int)ap->pid, comm ? comm : "");
+		if (g == ML_USER_IOURING)
+			fprintf(out, ",uid=\"%u\"", (unsigned int)a->uid);
+		if (g == ML_HEADROOM)
+			fprintf(out, "} %" PRId64 "\n", a->headroom_kib * 1024);
+		else if (g == ML_BY_USER)
+			fprintf(out, "} %d\n", a->headroom_by_user ? 1 : 0);
+		else
+			fprintf(out, "} %" PRIu64 "\n", a->user_iouring_kib * 1024);
+		free(comm);
+	}
+}
+
 static void prom_per_proc(struct audit *au, FILE *out, const char *name, enum pi_verdict v)
 {
 	char *src = pi_escape_prom_label(pi_source_name(au->src->source));
@@ -1172,44 +1198,13 @@ static void print_prometheus(struct audit *au, FILE *out)
 	prom_per_proc(au, out, "pininspect_maybe_pinned_pages", PI_V_MAYBE);
 	prom_family(out, "pininspect_memlock_headroom_bytes",
 		    "RLIMIT_MEMLOCK soft limit minus max(VmPin, VmLck), or minus the io_uring buffers of the uid when less, in bytes, per process with a finite limit");
-	for (size_t i = 0; i < au->nprocs; i++) {
-		const struct audit_proc *ap = &au->procs[i];
-		char *comm;
-
-		if (ap->gone || !ap->acct_ok || !ap->acct.headroom_known)
-			continue;
-		comm = pi_escape_prom_label(ap->comm);
-		fprintf(out, "pininspect_memlock_headroom_bytes{pid=\"%d\",comm=\"%s\"} %" PRId64 "\n",
-			(int)ap->pid, comm ? comm : "", ap->acct.headroom_kib * 1024);
-		free(comm);
-	}
+	prom_memlock(au, out, "pininspect_memlock_headroom_bytes", ML_HEADROOM);
 	prom_family(out, "pininspect_memlock_headroom_by_user",
 		    "1 when the io_uring buffers of the process's uid bind its memlock headroom, 0 when its VmPin/VmLck");
-	for (size_t i = 0; i < au->nprocs; i++) {
-		const struct audit_proc *ap = &au->procs[i];
-		char *comm;
-
-		if (ap->gone || !ap->acct_ok || !ap->acct.headroom_known)
-			continue;
-		comm = pi_escape_prom_label(ap->comm);
-		fprintf(out, "pininspect_memlock_headroom_by_user{pid=\"%d\",comm=\"%s\"} %d\n",
-			(int)ap->pid, comm ? comm : "", ap->acct.headroom_by_user ? 1 : 0);
-		free(comm);
-	}
+	prom_memlock(au, out, "pininspect_memlock_headroom_by_user", ML_BY_USER);
 	prom_family(out, "pininspect_memlock_user_iouring_bytes",
 		    "io_uring registered buffers of the audited processes of the process's uid (without CAP_IPC_LOCK)");
-	for (size_t i = 0; i < au->nprocs; i++) {
-		const struct audit_proc *ap = &au->procs[i];
-		char *comm;
-
-		if (ap->gone || !ap->acct_ok || !ap->acct.user_known)
-			continue;
-		comm = pi_escape_prom_label(ap->comm);
-		fprintf(out, "pininspect_memlock_user_iouring_bytes{pid=\"%d\",comm=\"%s\",uid=\"%u\"} %" PRIu64 "\n",
-			(int)ap->pid, comm ? comm : "", (unsigned int)ap->acct.uid,
-			ap->acct.user_iouring_kib * 1024);
-		free(comm);
-	}
+	prom_memlock(au, out, "pininspect_memlock_user_iouring_bytes", ML_USER_IOURING);
 	if (au->sys_scan) {
 		prom_family(out, "pininspect_orphaned_pinned_pages",
 			    "Pinned pages mapped by no process (system-wide scan)");
