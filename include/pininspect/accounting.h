@@ -99,9 +99,9 @@ uint64_t pi_iouring_charge_kib(uint64_t buffer_kib, bool has_vmpin, uint64_t vmp
  * process with CAP_IPC_LOCK charges nothing: io_uring leaves ctx->user
  * unset), set user_iouring_kib/user_procs on every entry with uid_known
  * and recompute. A ring shared by several processes (fork) is counted in
- * each of them: the sum errs on the low-headroom side.
+ * each of them: the sum errs on the low-headroom side. Reorders a (by uid).
  */
-void pi_accounting_user_sums(struct pi_accounting *const *a, size_t n);
+void pi_accounting_user_sums(struct pi_accounting **a, size_t n);
 
 /*
  * fill the derived fields from the raw ones: proc_headroom_kib, with

@@ -168,27 +168,36 @@ uint64_t pi_iouring_charge_kib(uint64_t buffer_kib, bool has_vmpin, uint64_t vmp
 	return buffer_kib;
 }
 
-void pi_accounting_user_sums(struct pi_accounting *const *a, size_t n)
+static int cmp_uid(const void *x, const void *y)
 {
-	for (size_t i = 0; i < n; i++) {
+	const struct pi_accounting *a = *(struct pi_accounting *const *)x;
+	const struct pi_accounting *b = *(struct pi_accounting *const *)y;
+
+	if (a->uid_known != b->uid_known)
+		return a->uid_known ? -1 : 1;
+	return a->uid < b->uid ? -1 : a->uid > b->uid;
+}
+
+void pi_accounting_user_sums(struct pi_accounting **a, size_t n)
+{
+	/* grouped by uid: one pass per user, not one per process (--map sees them all) */
+	qsort(a, n, sizeof(*a), cmp_uid);
+	for (size_t i = 0, e; i < n && a[i]->uid_known; i = e) {
 		uint64_t sum = 0, procs = 0;
 
-		if (!a[i]->uid_known)
-			continue;
-		for (size_t k = 0; k < n; k++) {
-			const struct pi_accounting *o = a[k];
-
+		for (e = i; e < n && a[e]->uid_known && a[e]->uid == a[i]->uid; e++) {
 			/* CAP_IPC_LOCK at ring creation: the ring charges no user */
-			if (!o->uid_known || o->uid != a[i]->uid || o->cap_ipc_lock ||
-			    !o->iouring_kib)
+			if (a[e]->cap_ipc_lock || !a[e]->iouring_kib)
 				continue;
-			sum += o->iouring_kib;
+			sum += a[e]->iouring_kib;
 			procs++;
 		}
-		a[i]->user_known = true;
-		a[i]->user_iouring_kib = sum;
-		a[i]->user_procs = procs;
-		pi_accounting_compute(a[i]);
+		for (size_t k = i; k < e; k++) {
+			a[k]->user_known = true;
+			a[k]->user_iouring_kib = sum;
+			a[k]->user_procs = procs;
+			pi_accounting_compute(a[k]);
+		}
 	}
 }
 
