@@ -481,6 +481,15 @@ int pi_audit_page(const struct pi_page *pg, void *userdata)
 	return r;
 }
 
+/* the finding is about holder h: its pages (the range rounded out to pages) and name */
+static void finding_holder(struct pi_finding *f, const struct pi_holder *h)
+{
+	f->has_range = true;
+	f->start = h->start & ~(PAGE_SZ - 1);
+	f->end = (h->end + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+	snprintf(f->holder, sizeof(f->holder), "%s", h->desc);
+}
+
 uint64_t pi_range_unmapped_pages(const struct pi_vma_list *l, uint64_t start, uint64_t end)
 {
 	uint64_t s = start & ~(PAGE_SZ - 1);
@@ -521,10 +530,7 @@ void pi_orphan_finding(struct pi_finding *f, uint64_t pfn_start, uint64_t pfn_en
 	f->pages = pfn_end - pfn_start;
 	f->pfn_runs = 1;
 	if (at && at->holder) {
-		snprintf(f->holder, sizeof(f->holder), "%s", at->holder->h.desc);
-		f->has_range = true;
-		f->start = at->holder->h.start & ~(PAGE_SZ - 1);
-		f->end = (at->holder->h.end + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+		finding_holder(f, &at->holder->h);
 	} else if (at && at->proc) {
 		snprintf(f->holder, sizeof(f->holder), "VmPin of pid %d", (int)at->proc->pid);
 	}
@@ -586,13 +592,10 @@ static int fork_findings(struct pi_audit_proc *a)
 		f = new_finding(a, PI_CHK_FORK_UNSAFE);
 		if (!f)
 			return -ENOMEM;
-		f->has_range = true;
-		f->start = h->start & ~(PAGE_SZ - 1);
-		f->end = (h->end + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+		finding_holder(f, h);
 		f->pages = fs.pages;
 		f->dontfork_pages = fs.dontfork_pages;
 		f->fork = fs.partial ? PI_FORK_PARTIAL : edge ? PI_FORK_EDGE_SHARED : PI_FORK_NO_DONTFORK;
-		snprintf(f->holder, sizeof(f->holder), "%s", h->desc);
 		snprintf(f->detail, sizeof(f->detail), "%s",
 			 fs.head_shared && fs.tail_shared ? "first and last pages" :
 			 fs.head_shared ? "first page" : "last page");
@@ -641,13 +644,10 @@ int pi_audit_proc_finish(struct pi_audit_proc *a)
 		f = new_finding(a, PI_CHK_ORPHANED_PIN);
 		if (!f)
 			return -ENOMEM;
-		f->has_range = true;
-		f->start = h->start & ~(PAGE_SZ - 1);
-		f->end = (h->end + PAGE_SZ - 1) & ~(PAGE_SZ - 1);
+		finding_holder(f, h);
 		f->pages = u;
 		f->vmpin_kib = st->vmpin_kib;
 		f->found_kib = found_kib;
-		snprintf(f->holder, sizeof(f->holder), "%s", h->desc);
 	}
 	if (!st->has_vmpin)
 		return 0;
