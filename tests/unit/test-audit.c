@@ -375,6 +375,16 @@ static void set_acct(struct pi_accounting *acc, uint64_t soft, uint64_t vmpin, u
 	pi_accounting_compute(acc);
 }
 
+/* the audit of process p with the accounting acc and memlock threshold (-1: default) */
+static void audit_memlock(struct pi_audit_proc *a, const struct pi_proc *p, const bool *en,
+			  struct pi_accounting *acc, int64_t threshold_kib)
+{
+	pi_audit_proc_init(a, p, en, &kpp_caps);
+	a->acct = acc;
+	a->memlock_threshold_kib = threshold_kib;
+	pi_audit_proc_finish(a);
+}
+
 static void test_memlock(void)
 {
 	struct pi_audit_proc a;
@@ -394,19 +404,13 @@ static void test_memlock(void)
 	is_int(pi_memlock_threshold_kib(&acc, 5), 5, "--memlock-headroom wins");
 
 	set_acct(&acc, 8 << 20, 256, 0, false);
-	pi_audit_proc_init(&a, &p, en, &kpp_caps);
-	a.acct = &acc;
-	a.memlock_threshold_kib = -1;
-	pi_audit_proc_finish(&a);
+	audit_memlock(&a, &p, en, &acc, -1);
 	is_int(count(&a, PI_CHK_MEMLOCK_HEADROOM), 0, "plenty of headroom: quiet");
 	pi_audit_proc_free(&a);
 
 	/* 280 KiB limit, VmPin 256 (VmLck 0): 24 KiB left, under 28 */
 	set_acct(&acc, 280 << 10, 256, 0, false);
-	pi_audit_proc_init(&a, &p, en, &kpp_caps);
-	a.acct = &acc;
-	a.memlock_threshold_kib = -1;
-	pi_audit_proc_finish(&a);
+	audit_memlock(&a, &p, en, &acc, -1);
 	f = first(&a, PI_CHK_MEMLOCK_HEADROOM);
 	ok(f && f->headroom_kib == 24 && f->limit_kib == 280 && f->threshold_kib == 28 &&
 	   pi_check_info(f->check)->severity == PI_SEV_WARNING, "memlock-headroom: 24 KiB left warns");
@@ -418,38 +422,26 @@ static void test_memlock(void)
 
 	/* VmLck (VFIO) larger than VmPin binds */
 	set_acct(&acc, 1024 << 10, 0, 1000, false);
-	pi_audit_proc_init(&a, &p, en, &kpp_caps);
-	a.acct = &acc;
-	a.memlock_threshold_kib = -1;
-	pi_audit_proc_finish(&a);
+	audit_memlock(&a, &p, en, &acc, -1);
 	f = first(&a, PI_CHK_MEMLOCK_HEADROOM);
 	ok(f && f->headroom_kib == 24, "memlock-headroom: VmLck counts");
 	pi_audit_proc_free(&a);
 
 	/* CAP_IPC_LOCK, unlimited: never */
 	set_acct(&acc, 280 << 10, 256, 0, true);
-	pi_audit_proc_init(&a, &p, en, &kpp_caps);
-	a.acct = &acc;
-	a.memlock_threshold_kib = -1;
-	pi_audit_proc_finish(&a);
+	audit_memlock(&a, &p, en, &acc, -1);
 	is_int(count(&a, PI_CHK_MEMLOCK_HEADROOM), 0, "CAP_IPC_LOCK: not checked");
 	pi_audit_proc_free(&a);
 	set_acct(&acc, 0, 256, 0, false);
 	acc.memlock.soft_unlimited = true;
 	pi_accounting_compute(&acc);
-	pi_audit_proc_init(&a, &p, en, &kpp_caps);
-	a.acct = &acc;
-	a.memlock_threshold_kib = -1;
-	pi_audit_proc_finish(&a);
+	audit_memlock(&a, &p, en, &acc, -1);
 	is_int(count(&a, PI_CHK_MEMLOCK_HEADROOM), 0, "unlimited: not checked");
 	pi_audit_proc_free(&a);
 
 	/* over the limit already (limit lowered after registering) */
 	set_acct(&acc, 128 << 10, 256, 0, false);
-	pi_audit_proc_init(&a, &p, en, &kpp_caps);
-	a.acct = &acc;
-	a.memlock_threshold_kib = 0;
-	pi_audit_proc_finish(&a);
+	audit_memlock(&a, &p, en, &acc, 0);
 	f = first(&a, PI_CHK_MEMLOCK_HEADROOM);
 	ok(f && f->headroom_kib == -128, "memlock-headroom: over the limit, threshold 0");
 	pi_audit_proc_free(&a);
