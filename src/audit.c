@@ -362,12 +362,9 @@ static int audit_one(struct audit *au, pid_t pid)
 		/* found pages, not VFIO's: what VmPin should account for */
 		acct_ok = pi_accounting_read(pid, a.held - a.vfio_pages, &acct) == 0;
 		if (acct_ok) {
-			for (size_t k = 0; k < p.holders.n; k++)
-				if (p.holders.h[k].kind == PI_HOLDER_IO_URING)
-					acct.iouring_kib += pi_iouring_buffer_kib(p.holders.h[k].start,
-										  p.holders.h[k].end);
-			acct.iouring_kib = pi_iouring_charge_kib(acct.iouring_kib, acct.has_vmpin,
-								 acct.vmpin_kib, (unsigned int)p.rdma.n);
+			acct.iouring_kib = pi_iouring_charge_kib(pi_iouring_holders_kib(&p.holders),
+								 acct.has_vmpin, acct.vmpin_kib,
+								 (unsigned int)p.rdma.n);
 			a.acct = &acct;
 		}
 		r = pi_audit_proc_finish(&a);
@@ -667,9 +664,7 @@ static int memlock_companions(struct audit *au, struct pi_accounting **ret, size
 			continue;
 		if (pi_holders_read(pids[i], &hl) < 0)
 			continue;
-		for (size_t k = 0; k < hl.n; k++)
-			if (hl.h[k].kind == PI_HOLDER_IO_URING)
-				kib += pi_iouring_buffer_kib(hl.h[k].start, hl.h[k].end);
+		kib = pi_iouring_holders_kib(&hl);
 		pi_holder_list_free(&hl);
 		if (!kib || pi_accounting_read(pids[i], 0, &a) < 0)
 			continue;

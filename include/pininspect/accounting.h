@@ -84,6 +84,9 @@ struct pi_accounting {
 
 /* pages of the io_uring buffer [start, end) rounded out to pages, in KiB */
 uint64_t pi_iouring_buffer_kib(uint64_t start, uint64_t end);
+struct pi_holder_list;
+/* pi_iouring_buffer_kib summed over the io_uring buffers of a holder list */
+uint64_t pi_iouring_holders_kib(const struct pi_holder_list *hl);
 /*
  * io_uring's charge of a process from its buffers' pages (buffer_kib) and
  * VmPin: io_uring adds the same acct_pages to the ring creator's pinned_vm

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pininspect/accounting.h"
+#include "pininspect/holders.h"
 #include "pininspect/root.h"
 #include "pininspect/status.h"
 #include "pininspect/util.h"
@@ -158,6 +159,16 @@ uint64_t pi_iouring_buffer_kib(uint64_t start, uint64_t end)
 	first = start & ~(PI_PAGE - 1);
 	last = (end + PI_PAGE - 1) & ~(PI_PAGE - 1);
 	return (last - first) / 1024;
+}
+
+uint64_t pi_iouring_holders_kib(const struct pi_holder_list *hl)
+{
+	uint64_t kib = 0;
+
+	for (size_t k = 0; k < hl->n; k++)
+		if (hl->h[k].kind == PI_HOLDER_IO_URING)
+			kib += pi_iouring_buffer_kib(hl->h[k].start, hl->h[k].end);
+	return kib;
 }
 
 uint64_t pi_iouring_charge_kib(uint64_t buffer_kib, bool has_vmpin, uint64_t vmpin_kib,
